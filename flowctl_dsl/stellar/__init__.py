@@ -1,0 +1,1 @@
+"""Stellar knowledge: networks, XDR decoding behind one interface, data-lake layout, ledger views."""
