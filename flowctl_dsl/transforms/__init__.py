@@ -1,0 +1,1 @@
+"""Beam building blocks: sources that emit ``RawLedger``, processors that turn ledgers into records."""
