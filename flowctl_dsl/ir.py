@@ -63,6 +63,14 @@ class NameV(Node):
     value: str
 
 
+class EnvV(Node):
+    """``${NAME}`` kept unexpanded (only when formatting; checked pipelines never hold one)."""
+
+    t: Literal["env"] = "env"
+    name: str
+    default: str | None = None
+
+
 class ListV(Node):
     t: Literal["list"] = "list"
     items: list[Value]
@@ -82,7 +90,7 @@ class CallV(Node):
 
 
 Value = Annotated[
-    StrV | IntV | DecV | BoolV | NullV | RangeV | NameV | ListV | MapV | CallV,
+    StrV | IntV | DecV | BoolV | NullV | RangeV | NameV | EnvV | ListV | MapV | CallV,
     Field(discriminator="t"),
 ]
 

@@ -23,8 +23,11 @@ ENV_IN_STRING = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 class Lowering:
     """One lowering run; collects diagnostics instead of stopping at the first."""
 
-    def __init__(self, catalog: Catalog, env: Mapping[str, str], default_name: str) -> None:
+    def __init__(
+        self, catalog: Catalog, env: Mapping[str, str], default_name: str, keep_env: bool = False
+    ) -> None:
         self.catalog = catalog
+        self.keep_env = keep_env
         self.env = env
         self.default_name = default_name
         self.errors: list[Diagnostic] = []
@@ -140,6 +143,9 @@ class Lowering:
 
     # ---- components
     def source(self, ref: ast.SourceRef) -> ir.Source | None:
+        if isinstance(ref, ast.Env) and self.keep_env:
+            text = "${" + ref.name + ("" if ref.default is None else ":-" + ref.default) + "}"
+            return ir.Source(name=text, span=ref.span, name_span=ref.span)
         if isinstance(ref, ast.Env):
             value = self.env_value(ref)
             if value is None:
@@ -204,6 +210,8 @@ class Lowering:
                 return ir.BoolV(value=flag, span=span)
             case ast.Null():
                 return ir.NullV(span=span)
+            case ast.Env() if self.keep_env:
+                return ir.EnvV(name=value.name, default=value.default, span=span)
             case ast.Env():
                 inner = self.env_value(value)
                 return ir.NullV(span=span) if inner is None else self.value(inner)
@@ -232,9 +240,13 @@ class Lowering:
             parsed = parse_value(raw)
         except UnexpectedInput:
             return ast.Str(ref.span, raw)
+        if isinstance(parsed, ast.Env):  # a variable whose value is itself ${…}: keep the text
+            return ast.Str(ref.span, raw)
         return _respan(parsed, ref.span)
 
     def interpolate(self, text: str, span: Span | None) -> str:
+        if self.keep_env:
+            return text
         def replace(match: re.Match[str]) -> str:
             name, default = match.group(1), match.group(2)
             value = self.env.get(name, default)
@@ -286,9 +298,13 @@ def _respan(value: ast.Value, span: Span) -> ast.Value:
 
 
 def lower(
-    doc: ast.Document, catalog: Catalog, env: Mapping[str, str], default_name: str = "pipeline"
+    doc: ast.Document,
+    catalog: Catalog,
+    env: Mapping[str, str],
+    default_name: str = "pipeline",
+    keep_env: bool = False,
 ) -> ir.Pipeline:
     """Lower a parsed document to the IR, raising :class:`FlowctlError` with every problem found."""
-    result = Lowering(catalog, env, default_name).document(doc)
+    result = Lowering(catalog, env, default_name, keep_env).document(doc)
     assert result is not None
     return result

@@ -46,6 +46,8 @@ def value(v: ir.Value) -> str:
             return f"{v.start}..{'' if v.end is None else v.end}"
         case ir.NameV():
             return v.value
+        case ir.EnvV():
+            return "${" + v.name + ("" if v.default is None else ":-" + v.default) + "}"
         case ir.ListV():
             return "[" + ", ".join(value(i) for i in v.items) + "]"
         case ir.MapV():

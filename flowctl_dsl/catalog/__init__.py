@@ -61,5 +61,9 @@ def catalog() -> Catalog:
     """The built-in catalog (loaded once)."""
     specs: list[Spec] = []
     for module in SPEC_MODULES:
-        specs.extend(importlib.import_module(module).SPECS)
+        try:
+            specs.extend(importlib.import_module(module).SPECS)
+        except ModuleNotFoundError as err:  # a spec module still being written
+            if err.name != module:
+                raise
     return Catalog(specs)

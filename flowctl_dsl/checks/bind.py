@@ -23,6 +23,8 @@ def python_value(v: ir.Value) -> Any:
             return v.value
         case ir.NullV():
             return None
+        case ir.EnvV():
+            return "${" + v.name + "}"
         case ir.RangeV():
             return {"start": v.start, "end": v.end}
         case ir.ListV():
@@ -43,6 +45,7 @@ def describe_value(v: ir.Value) -> str:
         "null": "null",
         "range": "a ledger range",
         "name": "a bare name",
+        "env": "a ${VAR}",
         "list": "a list",
         "map": "a mapping",
         "call": "a call",

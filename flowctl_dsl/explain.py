@@ -1,0 +1,57 @@
+"""``flowctl explain``: the plan in words — stages, record types, schemas, guarantees, outputs."""
+
+from __future__ import annotations
+
+from flowctl_dsl import printer
+from flowctl_dsl.plan import Plan, Step
+
+SECRET_WORDS = ("password", "secret", "token", "dsn")
+
+
+def shown(key: str, value: object) -> str:
+    if value is None:
+        return "-"
+    if any(w in key.lower() for w in SECRET_WORDS):
+        return "****"
+    return str(value)
+
+
+def describe_step(step: Step) -> str:
+    match step.kind:
+        case "filter":
+            assert step.expr is not None
+            return f"filter {printer.expr(step.expr)}"
+        case "select":
+            return "select " + ", ".join(".".join(f) for f in step.fields or [])
+        case "derive":
+            return "derive " + ", ".join(
+                f"{a.name} = {printer.expr(a.expr)}" for a in step.assignments or []
+            )
+        case "limit":
+            return f"limit {step.count}"
+    return step.name
+
+
+def explain(plan: Plan, runner: str) -> str:
+    lines = [f"pipeline  {plan.pipeline}", f"runner    {runner}", f"ir        sha256:{plan.ir_sha256[:16]}", ""]
+    for n, step in enumerate(plan.steps):
+        head = f"{n:>2}. {step.kind:<9} {describe_step(step)}"
+        if step.kind != "sink":
+            head += f"  →  {step.record_type or '?'}"
+        lines.append(head)
+        if step.kind in ("source", "sink", "processor"):
+            params = ", ".join(f"{k}={shown(k, v)}" for k, v in step.params.items() if v not in (None, False, [], {}))
+            if params:
+                lines.append(f"      params: {params}")
+        if step.kind == "sink":
+            lines.append(f"      guarantee: {step.guarantee or 'unknown'}")
+            where = step.params.get("path") or step.params.get("table") or step.params.get("url")
+            lines.append(f"      output: {shown('path', where) if where else 'standard output'}")
+        for note in step.notes:
+            lines.append(f"      note: {note}")
+        if step.kind in ("processor", "select", "derive") and step.columns:
+            cols = ", ".join(f"{c.name}:{c.type}" for c in step.columns)
+            lines.append(f"      schema: {cols}")
+        if step.kind == "processor" and step.key_fields:
+            lines.append(f"      key: {', '.join(step.key_fields)}")
+    return "\n".join(lines)

@@ -1,0 +1,89 @@
+"""What every runner does: Beam options for a plan, running it, and writing its artifacts."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+from typing import TYPE_CHECKING
+
+from flowctl_dsl.plan import Plan
+
+if TYPE_CHECKING:
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+
+@dataclass
+class RunSettings:
+    """Command-line choices that shape a run (workers, temp dir, extra Beam flags)."""
+
+    workers: int = 1
+    temp_dir: str | None = None
+    beam_args: list[str] = field(default_factory=list)
+
+
+@dataclass
+class RunReport:
+    state: str
+    metrics: dict[str, int]
+
+
+class Runner:
+    name: ClassVar[str]
+    summary: ClassVar[str]
+
+    def beam_options(self, plan: Plan, settings: RunSettings) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def beam_runner(self) -> Any:
+        return None
+
+    def describe(self, settings: RunSettings) -> str:
+        return self.summary
+
+    def pipeline_options(self, plan: Plan, settings: RunSettings) -> PipelineOptions:
+        from apache_beam.options.pipeline_options import PipelineOptions
+
+        return PipelineOptions(settings.beam_args, **self.beam_options(plan, settings))
+
+    def run(self, plan: Plan, settings: RunSettings) -> RunReport:
+        from flowctl_dsl.compile import build_pipeline
+
+        pipeline = build_pipeline(plan, self.pipeline_options(plan, settings), self.beam_runner())
+        result = pipeline.run()
+        result.wait_until_finish()
+        return RunReport(state=str(result.state), metrics=counters(result))
+
+    def compile(self, plan: Plan, out: Path, settings: RunSettings) -> dict[str, Path]:
+        """Write what this runner runs; returns artifact name → path."""
+        from flowctl_dsl.compile import build_pipeline
+
+        pipeline = build_pipeline(plan, self.pipeline_options(plan, settings), self.beam_runner())
+        proto = pipeline.to_runner_api()
+        files = {
+            "pipeline.pb": out / "pipeline.pb",
+            "beam_graph.txt": out / "beam_graph.txt",
+            "options.json": out / "options.json",
+        }
+        files["pipeline.pb"].write_bytes(proto.SerializeToString())
+        names = [t.unique_name for t in proto.components.transforms.values() if t.unique_name]
+        files["beam_graph.txt"].write_text("\n".join(sorted(names)) + "\n")
+        options = {"runner": self.name, **self.beam_options(plan, settings)}
+        files["options.json"].write_text(json.dumps(options, indent=2, default=str) + "\n")
+        return files
+
+
+def counters(result: Any) -> dict[str, int]:
+    """Beam counter values by ``namespace/name`` (committed where the runner supports it)."""
+    out: dict[str, int] = {}
+    try:
+        query = result.metrics().query()
+    except Exception:  # some runners do not support metrics queries
+        return out
+    for c in query.get("counters", []):
+        key = f"{c.key.metric.namespace}/{c.key.metric.name}"
+        value = c.committed if c.committed is not None else c.attempted
+        out[key] = out.get(key, 0) + int(value or 0)
+    return out

@@ -1,0 +1,17 @@
+"""What a builder gets besides its parameters: the records' schema, key and pipeline name."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pyarrow as pa
+
+
+@dataclass(frozen=True)
+class BuildContext:
+    pipeline: str
+    component: str = ""
+    record_type: str | None = None
+    schema: pa.Schema | None = None
+    key_fields: tuple[str, ...] = ()
+    options: dict[str, object] = field(default_factory=dict)

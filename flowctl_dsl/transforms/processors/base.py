@@ -1,0 +1,54 @@
+"""The one Beam DoFn every processor runs in: decode a ledger, call the processor function.
+
+A processor is a plain function ``records(ledger: LedgerView, params) -> Iterable[dict]`` named by
+its catalog spec's ``impl``; it knows Stellar and pyarrow, never Beam.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+import apache_beam as beam
+from apache_beam.metrics import Metrics
+
+from flowctl_dsl.catalog.spec import Params, Spec
+from flowctl_dsl.stellar.decode import decode_ledger
+from flowctl_dsl.stellar.ledger import LedgerView
+from flowctl_dsl.stellar.raw import RawLedger
+
+Extract = Callable[[LedgerView, Any], Iterable[dict[str, Any]]]
+
+
+class ProcessLedgers(beam.DoFn):  # type: ignore[misc]
+    """Decode each ``RawLedger`` and emit the processor's records."""
+
+    def __init__(self, spec: Spec, params: Params) -> None:
+        self.spec_name = spec.name
+        self.impl = spec.impl
+        self.params = params
+        self.fn: Extract | None = None
+        self.ledgers = Metrics.counter("flowctl.processor", f"{spec.name}_ledgers")
+        self.records = Metrics.counter("flowctl.processor", f"{spec.name}_records")
+
+    def setup(self) -> None:
+        module, _, attr = self.impl.partition(":")
+        import importlib
+
+        self.fn = getattr(importlib.import_module(module), attr)
+
+    def process(self, raw: RawLedger) -> Iterator[dict[str, Any]]:
+        if self.fn is None:
+            self.setup()
+        assert self.fn is not None
+        view = LedgerView(decode_ledger(raw.xdr), raw.network_passphrase)
+        count = 0
+        for record in self.fn(view, self.params):
+            count += 1
+            yield record
+        self.ledgers.inc()
+        self.records.inc(count)
+
+
+def build(spec: Spec, params: Params) -> beam.PTransform:
+    return beam.ParDo(ProcessLedgers(spec, params))

@@ -1,0 +1,1 @@
+"""Sinks: Beam transforms that write records somewhere, built from a catalog spec's parameters."""

@@ -1,0 +1,36 @@
+"""``stdout``: one JSON object per line on standard output, ordered by the record key."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import apache_beam as beam
+
+from flowctl_dsl.catalog.sinks import StdoutParams
+from flowctl_dsl.transforms.context import BuildContext
+from flowctl_dsl.transforms.records import Record, sort_key, to_json
+
+
+def print_sorted(records: list[Record], key_fields: tuple[str, ...]) -> None:
+    out = sys.stdout
+    for record in sorted(records, key=sort_key(key_fields)):
+        out.write(to_json(record) + "\n")
+    out.flush()
+
+
+class WriteStdout(beam.PTransform):
+    def __init__(self, key_fields: tuple[str, ...]) -> None:
+        super().__init__()
+        self.key_fields = key_fields
+
+    def expand(self, records: beam.PCollection) -> Any:
+        return (
+            records
+            | "Gather" >> beam.combiners.ToList()
+            | "Print" >> beam.Map(print_sorted, self.key_fields)
+        )
+
+
+def build(params: StdoutParams, ctx: BuildContext) -> beam.PTransform:
+    return WriteStdout(ctx.key_fields)
