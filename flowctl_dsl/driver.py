@@ -70,21 +70,22 @@ def apply_params(p: ir.Pipeline, sets: list[tuple[str, str, str]], cat: Catalog)
         value = Lowering(cat, os.environ, p.name).value(parsed)
         arg = ir.Arg(name=param, value=value)
         if target == "source":
-            p = p.model_copy(update={"source": _with_arg(p.source, arg)})
+            p = p.model_copy(update={"source": _with_arg(p.source, arg, cat, "source")})
         elif target == "sink":
             if not p.sinks:
                 raise FlowctlError.one("FC013", "--set sink.…: the pipeline has no sink")
-            p = p.model_copy(update={"sinks": [_with_arg(p.sinks[0], arg), *p.sinks[1:]]})
+            first = _with_arg(p.sinks[0], arg, cat, "sink")
+            p = p.model_copy(update={"sinks": [first, *p.sinks[1:]]})
         else:
             stages = list(p.stages)
             hits = [i for i, s in enumerate(stages) if isinstance(s, ir.Process) and s.name == target]
             sinks = [i for i, s in enumerate(p.sinks) if s.name == target]
             if hits:
-                stages[hits[0]] = _with_arg(stages[hits[0]], arg)  # type: ignore[arg-type]
+                stages[hits[0]] = _with_arg(stages[hits[0]], arg, cat, "processor")  # type: ignore[arg-type]
                 p = p.model_copy(update={"stages": stages})
             elif sinks:
                 new = list(p.sinks)
-                new[sinks[0]] = _with_arg(new[sinks[0]], arg)
+                new[sinks[0]] = _with_arg(new[sinks[0]], arg, cat, "sink")
                 p = p.model_copy(update={"sinks": new})
             else:
                 raise FlowctlError.one(
@@ -96,9 +97,22 @@ def apply_params(p: ir.Pipeline, sets: list[tuple[str, str, str]], cat: Catalog)
     return p
 
 
-def _with_arg(comp: ir.Component, arg: ir.Arg) -> ir.Component:
-    args = [a for a in comp.args if a.name != arg.name]
-    return comp.model_copy(update={"args": [*args, arg]})
+def _with_arg(comp: ir.Component, arg: ir.Arg, cat: Catalog, kind: str) -> ir.Component:
+    """``comp`` with ``arg`` set, replacing a named or positional value for the same parameter."""
+    spec = cat.get(kind, comp.name)  # type: ignore[arg-type]
+    positional = spec.positional if spec else ()
+    kept: list[ir.Arg] = []
+    index = 0
+    for a in comp.args:
+        if a.name is None:
+            name = positional[index] if index < len(positional) else None
+            index += 1
+            if name == arg.name:
+                continue
+        elif a.name == arg.name:
+            continue
+        kept.append(a)
+    return comp.model_copy(update={"args": [*kept, arg]})
 
 
 def load(

@@ -135,5 +135,5 @@ def suggestion_hints(word: str, choices: Iterable[str], kind: str) -> list[str]:
     close = did_you_mean(word, pool)
     if close:
         return [f"did you mean {' or '.join(f'`{c}`' for c in close)}?"]
-    shown = ", ".join(pool[:25]) + (", …" if len(pool) > 25 else "")
+    shown = ", ".join(pool[:40]) + (", …" if len(pool) > 40 else "")
     return [f"available {kind}: {shown}"]

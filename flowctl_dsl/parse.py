@@ -256,15 +256,24 @@ def syntax_error(err: UnexpectedInput, text: str) -> FlowctlError:
         else:
             hints.append(f"expected {describe_expected(set(err.allowed or ()))}")
         return FlowctlError.one("FC002", f"unexpected character `{char}`", span, hints)
-    if isinstance(err, UnexpectedToken) and err.token.type != "$END":
+    at_end = isinstance(err, UnexpectedToken) and (
+        err.token.type == "$END"
+        or (err.token.type == "_NL" and not text[(err.token.start_pos or 0) :].strip())
+    )
+    if isinstance(err, UnexpectedToken) and not at_end:
         tok = err.token
         newline = tok.type == "_NL"
         reason = "the line ends too early" if newline else f"unexpected `{tok}`"
         span = Span.point(tok.line or 1, tok.column or 1) if newline else span_of(tok)
         hints = [f"expected {describe_expected(set(err.expected))}"]
+        before = text[: tok.start_pos or 0].split()
+        if before and before[-1] == "filter":
+            hints.insert(0, "`filter` needs a condition, e.g. `filter amount > 100`")
+        if tok.type == "COMMA" and "_NL" in err.expected:
+            hints.insert(0, "list several stages in brackets, `process: [a, b]`, or one per `- ` line")
         if tok.type == "EQUAL" and "COMP_OP" in err.expected:
             hints.insert(0, "compare with `==`; `=` only names a parameter: name(key=value)")
-        if tok.type == "VBAR" and "ENV" in err.expected:
+        if tok.type == "VBAR" and not text[: tok.start_pos or 0].strip():
             hints.insert(0, "a pipeline starts with a source, e.g. `mainnet | latest_ledger | stdout`")
         return FlowctlError.one("FC001", reason, span, hints)
     expected = set(getattr(err, "expected", ()) or ())

@@ -18,3 +18,28 @@ def stellar_fixtures() -> Path:
     if not STELLAR_FIXTURES.is_dir():
         pytest.skip(f"no Stellar fixtures at {STELLAR_FIXTURES}")
     return STELLAR_FIXTURES
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--update-goldens",
+        action="store_true",
+        default=False,
+        help="rewrite the expected outputs under tests/fixtures/ from the current code",
+    )
+
+
+@pytest.fixture(scope="session")
+def update_goldens(request: pytest.FixtureRequest) -> bool:
+    return bool(request.config.getoption("--update-goldens"))
+
+
+@pytest.fixture(autouse=True)
+def _beam_tmpdir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keep Beam's temporary folders inside pytest's temp dir, not piling up in /tmp."""
+    import tempfile
+
+    tmp = tmp_path_factory.getbasetemp() / "beam-tmp"
+    tmp.mkdir(exist_ok=True)
+    monkeypatch.setenv("TMPDIR", str(tmp))
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp))

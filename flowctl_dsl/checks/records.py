@@ -166,10 +166,16 @@ def field_type(ctx: Context, flow: Flow, ref: ir.FieldRef) -> pa.DataType | None
             "FC202",
             f"`{flow.record_type}` records have no field `{name}`",
             ref.span,
-            suggestion_hints(ref.path[-1], flow.schema.names, "fields")
-            + ([f"fields: {', '.join(flow.schema.names)}"] if len(flow.schema.names) <= 40 else []),
+            hints_for_field(ref.path[-1], flow.schema.names),
         )
     return t
+
+
+def hints_for_field(name: str, fields: list[str]) -> list[str]:
+    hints = suggestion_hints(name, fields, "fields")
+    if hints[0].startswith("did you mean"):
+        hints.append(f"fields: {', '.join(fields)}")
+    return hints
 
 
 def type_of(ctx: Context, flow: Flow, e: ir.Expr) -> str | None:
