@@ -163,7 +163,7 @@ def _fail(op_type: sx.OperationType, code: str) -> OpFailed:
 # --- balances -------------------------------------------------------------------------------------
 
 
-def _debit(view: View, account: str, asset: str, amount: int) -> str | None:
+def debit(view: View, account: str, asset: str, amount: int) -> str | None:
     """Take ``amount`` from ``account``; an error code suffix when it cannot."""
     if asset == NATIVE:
         acc = view.account(account)
@@ -183,7 +183,7 @@ def _debit(view: View, account: str, asset: str, amount: int) -> str | None:
     return None
 
 
-def _credit(view: View, account: str, asset: str, amount: int) -> str | None:
+def credit(view: View, account: str, asset: str, amount: int) -> str | None:
     """Give ``amount`` to ``account``; an error code suffix when it cannot."""
     if asset == NATIVE:
         acc = view.account(account)
@@ -317,9 +317,9 @@ def cross(
 def _fill(view: View, offer: Offer, sold: int, received: int) -> None:
     """The maker of ``offer`` sells ``sold`` and receives ``received``."""
     _offer_liabilities(view, offer, -1)
-    err = _debit(view, offer.seller_id, offer.selling, sold)
+    err = debit(view, offer.seller_id, offer.selling, sold)
     assert err is None, f"maker {offer.seller_id} cannot deliver: {err}"
-    err = _credit(view, offer.seller_id, offer.buying, received)
+    err = credit(view, offer.seller_id, offer.buying, received)
     assert err is None, f"maker {offer.seller_id} cannot receive: {err}"
     left = offer.amount - sold
     if left > 0:
@@ -353,7 +353,7 @@ def _create_account(ctx: OpContext, body: sx.OperationBody) -> sx.OperationResul
         raise _fail(t, "ALREADY_EXIST")
     if amount < 2 * BASE_RESERVE:
         raise _fail(t, "LOW_RESERVE")
-    if _debit(ctx.view, ctx.source, NATIVE, amount):
+    if debit(ctx.view, ctx.source, NATIVE, amount):
         raise _fail(t, "UNDERFUNDED")
     ctx.view.put(Account(dest, amount, ctx.ledger_seq << 32))
     ctx.move_to_destination(NATIVE, ctx.source, dest, amount)
@@ -369,7 +369,7 @@ def _payment(ctx: OpContext, body: sx.OperationBody) -> sx.OperationResult:
     amount = op.amount.int64
     if ctx.view.account(dest) is None:
         raise _fail(t, "NO_DESTINATION")
-    err = _debit(ctx.view, ctx.source, asset, amount) or _credit(ctx.view, dest, asset, amount)
+    err = debit(ctx.view, ctx.source, asset, amount) or credit(ctx.view, dest, asset, amount)
     if err:
         raise _fail(t, err)
     ctx.move_to_destination(asset, ctx.source, dest, amount)
@@ -471,10 +471,10 @@ def _path_payment(ctx: OpContext, body: sx.OperationBody) -> sx.OperationResult:
         sent = amount
         if sent > sr.send_max.int64:
             raise _fail(t, "OVER_SENDMAX")
-    err = _debit(view, ctx.source, send, sent)
+    err = debit(view, ctx.source, send, sent)
     if err:
         raise _fail(t, err)
-    err = _credit(view, dest, dest_asset, received)
+    err = credit(view, dest, dest_asset, received)
     if err:
         raise _fail(t, err)
     for c in crossings:
@@ -545,7 +545,7 @@ def _manage_offer(ctx: OpContext, body: sx.OperationBody) -> sx.OperationResult:
         raise _fail(t, got)
     if _holding(view, me, selling) < got.sold:
         raise _fail(t, "UNDERFUNDED")
-    err = _debit(view, me, selling, got.sold) or _credit(view, me, buying, got.bought)
+    err = debit(view, me, selling, got.sold) or credit(view, me, buying, got.bought)
     if err:
         raise _fail(t, "LINE_FULL" if err in ("NO_TRUST", "LINE_FULL") else err)
     ctx.events.extend(got.events)

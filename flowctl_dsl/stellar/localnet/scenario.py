@@ -26,6 +26,7 @@ from stellar_sdk.price import Price
 
 from flowctl_dsl.stellar.localnet.builder import PlannedTx, close_time
 from flowctl_dsl.stellar.localnet.engine import cross
+from flowctl_dsl.stellar.localnet.soroban import call_sac, deploy_sac, is_deployed
 from flowctl_dsl.stellar.localnet.state import (
     BASE_RESERVE,
     NATIVE,
@@ -89,7 +90,9 @@ class Scenario:
         self.mids = {a: INITIAL_MIDS[a.split(":")[0]] for a in self.assets}
         self._users: list[Keypair] = []
         self._user_index: dict[str, int] = {}
-        self.actions: list[tuple[Callable[..., Envelope | None], int]] = [
+        #: Assets whose Stellar Asset Contract the scenario deploys (ledger 5) and then calls.
+        self.sac_assets = [NATIVE, self.assets[0]]
+        self.actions: list[tuple[Callable[..., Envelope | PlannedTx | None], int]] = [
             (self._pay_xlm, 22),
             (self._pay_credit, 14),
             (self._mint, 5),
@@ -107,6 +110,9 @@ class Scenario:
             (self._fail_no_trust, 1),
             (self._fail_multi_op, 1),
             (self._fail_exists, 1),
+            (self._sac_transfer, 4),
+            (self._sac_mint, 1),
+            (self._sac_burn, 1),
         ]
 
     # --- helpers -------------------------------------------------------------------------------------
@@ -207,7 +213,7 @@ class Scenario:
         used: set[str] = set()
         txs = self._maker_upkeep(seq, state, rng, used)
         if seq == 5:
-            return txs
+            return txs + self._deploy_sacs(seq, state, used)
         spread = self.txs_per_ledger // 3
         target = max(1, self.txs_per_ledger + rng.randint(-spread, spread))
         actions, weights = zip(*self.actions, strict=True)
@@ -220,7 +226,7 @@ class Scenario:
             if env is None:
                 continue
             planned += 1
-            txs.append(self._maybe_fee_bump(env, rng))
+            txs.append(env if isinstance(env, PlannedTx) else self._maybe_fee_bump(env, rng))
         return txs
 
     def _maybe_fee_bump(self, env: Envelope, rng: random.Random) -> PlannedTx:
@@ -781,3 +787,92 @@ class Scenario:
         used.add(kp.public_key)
         b = self._builder(state, kp, seq).append_create_account_op(dst.public_key, "50")
         return self._sign(b, kp)
+
+    # --- Soroban: Stellar Asset Contract calls ----------------------------------------------------
+
+    def _deploy_sacs(self, seq: int, state: LedgerState, used: set[str]) -> list[PlannedTx]:
+        txs = []
+        for asset in self.sac_assets:
+            kp = self.root if asset == NATIVE else self.issuer_of[asset]
+            if kp.public_key in used:
+                continue
+            used.add(kp.public_key)
+            env, apply = deploy_sac(self._builder(state, kp, seq), kp, asset, self.passphrase)
+            txs.append(PlannedTx.of(env, apply))
+        return txs
+
+    def _sac_asset(self, state: LedgerState, rng: random.Random) -> str | None:
+        asset = rng.choice(self.sac_assets)
+        return asset if is_deployed(state, asset, self.passphrase) else None
+
+    def _sac_transfer(
+        self, seq: int, state: LedgerState, rng: random.Random, used: set[str]
+    ) -> PlannedTx | None:
+        asset = self._sac_asset(state, rng)
+        if asset is None:
+            return None
+        got = self._pick_user(
+            state, rng, used, lambda kp, a: self._holding(state, kp, asset) > 20 * UNIT
+        )
+        if got is None:
+            return None
+        kp = got[0]
+        dst = self._other_user(state, rng, kp, lambda d: self._receivable(state, d, asset))
+        if dst is None:
+            return None
+        amt = rng.randint(UNIT, self._holding(state, kp, asset) // 5)
+        used.add(kp.public_key)
+        env, apply = call_sac(
+            self._builder(state, kp, seq),
+            kp,
+            asset,
+            "transfer",
+            [kp.public_key, dst.public_key, amt],
+            self.passphrase,
+            instructions=rng.randint(200_000, 320_000),
+        )
+        return PlannedTx.of(env, apply)
+
+    def _sac_mint(
+        self, seq: int, state: LedgerState, rng: random.Random, used: set[str]
+    ) -> PlannedTx | None:
+        asset = self._sac_asset(state, rng)
+        if asset is None or asset == NATIVE:
+            return None
+        issuer = self.issuer_of[asset]
+        if issuer.public_key in used:
+            return None
+        dst = self._other_user(
+            state, rng, issuer, lambda d: self._line(state, d, asset) is not None
+        )
+        if dst is None:
+            return None
+        used.add(issuer.public_key)
+        env, apply = call_sac(
+            self._builder(state, issuer, seq),
+            issuer,
+            asset,
+            "mint",
+            [dst.public_key, rng.randint(10, 500) * UNIT],
+            self.passphrase,
+        )
+        return PlannedTx.of(env, apply)
+
+    def _sac_burn(
+        self, seq: int, state: LedgerState, rng: random.Random, used: set[str]
+    ) -> PlannedTx | None:
+        asset = self._sac_asset(state, rng)
+        if asset is None or asset == NATIVE:
+            return None
+        got = self._pick_user(
+            state, rng, used, lambda kp, a: self._holding(state, kp, asset) > 20 * UNIT
+        )
+        if got is None:
+            return None
+        kp = got[0]
+        used.add(kp.public_key)
+        amt = rng.randint(UNIT, self._holding(state, kp, asset) // 10)
+        env, apply = call_sac(
+            self._builder(state, kp, seq), kp, asset, "burn", [kp.public_key, amt], self.passphrase
+        )
+        return PlannedTx.of(env, apply)
