@@ -15,7 +15,7 @@ from flowctl_dsl.stellar.lake import LakeSchema
 from flowctl_dsl.stellar.localnet import NETWORK_PASSPHRASE, generate_lake, iter_ledgers
 from flowctl_dsl.stellar.localnet.builder import EPOCH
 from flowctl_dsl.stellar.localnet.scenario import network_root
-from flowctl_dsl.stellar.localnet.state import TOTAL_COINS
+from flowctl_dsl.stellar.localnet.state import TOTAL_COINS, asset_contract_id
 
 END = 41
 
@@ -137,7 +137,8 @@ def test_activity_covers_the_classic_mix(decoded):
                 )
             meta = tp.tx_apply_processing.v4
             for te in meta.events:
-                events[te.event.body.v0.topics[0].sym.sc_symbol.decode()] += 1
+                name = te.event.body.v0.topics[0].sym.sc_symbol.decode()
+                events[f"{name}/{te.stage.value}"] += 1
             for op in meta.operations:
                 for e in op.events:
                     events[e.body.v0.topics[0].sym.sc_symbol.decode()] += 1
@@ -156,9 +157,11 @@ def test_activity_covers_the_classic_mix(decoded):
     assert tx_codes["txFAILED"] + tx_codes["txFEE_BUMP_INNER_FAILED"] > 0
     failures = tx_codes["txFAILED"] + tx_codes["txFEE_BUMP_INNER_FAILED"]
     assert failures < 0.15 * sum(tx_codes.values())
-    assert {"fee", "transfer", "mint", "burn"} <= set(events)
+    assert {"transfer", "mint", "burn"} <= set(events)
+    assert ops[("INVOKE_HOST_FUNCTION", "SUCCESS")] > 2
     txs = sum(tx_codes.values())
-    assert events["fee"] == txs
+    assert events["fee/0"] == txs  # every fee charged before all transactions
+    assert events["fee/2"] > 0  # Soroban refunds after all transactions
 
 
 def test_failed_transactions_keep_fee_and_sequence_but_no_op_meta(decoded):
@@ -235,3 +238,36 @@ def test_generate_lake_batches_and_partitions(tmp_path, ledgers):
     assert [m.to_xdr_bytes() for m in middle.ledger_close_metas] == [r.xdr for r in ledgers[2:6]]
     manifest = json.loads((tmp_path / ".config.json").read_text())
     assert (manifest["ledgersPerBatch"], manifest["batchesPerPartition"]) == (4, 2)
+
+
+def test_soroban_phase_and_stellar_asset_contract_events(decoded):
+    """SAC deploys at ledger 5, then SAC calls sit in the parallel Soroban phase with refunds."""
+    seen_calls = 0
+    for lcm in decoded:
+        v2 = lcm.v2
+        phase = v2.tx_set.v1_tx_set.phases[1].parallel_txs_component
+        in_phase = sum(
+            len(c.dependent_tx_cluster)
+            for stage in phase.execution_stages
+            for c in stage.parallel_tx_execution_stage
+        )
+        soroban = [tp for tp in v2.tx_processing if tp.tx_apply_processing.v4.soroban_meta]
+        assert in_phase == len(soroban)
+        # classic transactions apply first, Soroban ones after them
+        kinds = [tp.tx_apply_processing.v4.soroban_meta is not None for tp in v2.tx_processing]
+        assert kinds == sorted(kinds)
+        seq = v2.ledger_header.header.ledger_seq.uint32
+        assert (v2.total_byte_size_of_live_soroban_state.uint64 > 0) == (seq >= 5)
+        for tp in soroban:
+            meta = tp.tx_apply_processing.v4
+            charged, refund = (te.event.body.v0.data.i128.lo.uint64 for te in meta.events)
+            assert [te.stage.value for te in meta.events] == [0, 2]
+            assert charged + (refund - 2**64) == tp.result.result.fee_charged.int64
+            assert len(tp.post_tx_apply_fee_processing.ledger_entry_changes) == 2
+            for op in meta.operations:
+                for event in op.events:
+                    seen_calls += 1
+                    asset = event.body.v0.topics[-1].str.sc_string.decode()
+                    cid = asset_contract_id(asset, NETWORK_PASSPHRASE)
+                    assert event.contract_id.contract_id.hash == cid
+    assert seen_calls > 2
