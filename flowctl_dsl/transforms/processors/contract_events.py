@@ -92,13 +92,15 @@ def tx_records(
 ) -> Iterator[dict[str, Any]]:
     """The records of one transaction."""
     for n, found in enumerate(meta_events(tx.meta, include_diagnostic)):
+        columns = event_columns(found)
         yield {
             "ledger_sequence": ledger.sequence,
             "closed_at": ledger.closed_at,
             "transaction_hash": tx.hash,
             "transaction_index": tx.index,
+            "operation_index": columns.pop("operation_index"),
             "event_index": n,
-            **event_columns(found),
+            **columns,
             "in_successful_transaction": tx.successful,
         }
 

@@ -33,12 +33,12 @@ import hashlib
 from collections.abc import Iterator
 from datetime import datetime
 from functools import lru_cache
-from typing import Any, Literal, NamedTuple
+from typing import Any, NamedTuple
 
 from stellar_sdk import xdr as sx
 from stellar_sdk.strkey import StrKey
 
-from flowctl_dsl.catalog.spec import Params
+from flowctl_dsl.catalog.event_processors import TokenTransfersParams
 from flowctl_dsl.stellar.accounts import Account, account_id, muxed_account
 from flowctl_dsl.stellar.amounts import to_decimal
 from flowctl_dsl.stellar.assets import NATIVE, asset_parts
@@ -74,23 +74,6 @@ _NATIVE_ASSET = sx.Asset(sx.AssetType.ASSET_TYPE_NATIVE)
 _DERIVED_OPS = frozenset({0, 1, 2, 3, 4, 7, 8, 9, 12, 13, 14, 15, 19, 20, 21, 22, 23, 24})
 #: decimal128(38, 7) holds at most 31 integer digits.
 _MAX_DECIMAL_RAW = 10**38 - 1
-
-
-class TokenTransfersParams(Params):
-    """Options of ``token_transfers``.
-
-    ``include_fees``: emit fee events. ``unified_events``: ``auto`` reads CAP-67 events from v4
-    metas that carry fee events, ``never`` always derives them from operations.
-    ``split_soroban_fees``: a Soroban fee is the charged amount plus a negative refund event
-    (stellar/go since May 2025); ``False`` gives one net ``feeCharged`` event (March 2025).
-    ``order``: ``ledger`` puts every fee first (chronological, stellar/go today);
-    ``transaction`` keeps each transaction's events together (stellar/go March 2025).
-    """
-
-    include_fees: bool = True
-    unified_events: Literal["auto", "never"] = "auto"
-    split_soroban_fees: bool = True
-    order: Literal["ledger", "transaction"] = "ledger"
 
 
 class Event(NamedTuple):
