@@ -18,6 +18,7 @@ SPEC_MODULES = (
     "flowctl_dsl.catalog.ledger_processors",
     "flowctl_dsl.catalog.event_processors",
     "flowctl_dsl.catalog.sinks",
+    "flowctl_dsl.catalog.warehouse_sinks",
 )
 
 

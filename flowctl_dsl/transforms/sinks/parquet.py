@@ -1,0 +1,193 @@
+"""``parquet(path, partition_by, compression, row_group_size, ledgers_per_file)``.
+
+Layout: ``<path>/<ledger_range=A-B | day=YYYY-MM-DD>/ledgers-A-B.parquet``, where ``A-B`` is the
+bucket of ``ledgers_per_file`` ledgers holding the rows. Records are grouped by file in Beam and each
+file is written by one worker: to a hidden temp name beside it, then renamed over the final name.
+
+Replays are idempotent: rewriting a file keeps its rows of ledgers this run did not produce and
+replaces the rest (a ledger's records never change). Without a ledger column a file is replaced
+whole. Files are written with the declared schema and sorted by the records' key.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import apache_beam as beam
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+import pyarrow.types as pat
+
+from flowctl_dsl.catalog.warehouse_sinks import ParquetParams
+from flowctl_dsl.errors import FlowctlError
+from flowctl_dsl.transforms.context import BuildContext
+from flowctl_dsl.transforms.records import Record
+from flowctl_dsl.transforms.sinks.files import local_path
+
+LEDGER_COLUMNS = ("ledger_sequence", "sequence")
+DAY_COLUMNS = ("closed_at", "ledger_closed_at")
+
+
+def cannot_write(reason: str, hints: list[str] | None = None) -> FlowctlError:
+    """The sink cannot write these records as configured (found when the pipeline is built)."""
+    return FlowctlError.one(
+        "FC405", f"the sink cannot write these records: {reason}", None, hints or ()
+    )
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where a record goes: partition folder and file name from its ledger (and day)."""
+
+    partition_by: str
+    ledger_column: str | None
+    day_column: str | None
+    ledgers_per_file: int
+
+    @classmethod
+    def of(cls, params: ParquetParams, schema: pa.Schema) -> Layout:
+        names = set(schema.names)
+        ledger = next((c for c in LEDGER_COLUMNS if c in names), None)
+        day = next(
+            (c for c in DAY_COLUMNS if c in names and pat.is_timestamp(schema.field(c).type)),
+            next((f.name for f in schema if pat.is_timestamp(f.type)), None),
+        )
+        if params.partition_by == "ledger_range" and ledger is None:
+            raise cannot_write(
+                "partition_by=ledger_range needs a ledger_sequence or sequence column",
+                ["keep the column in `select`, or use partition_by=day or none"],
+            )
+        if params.partition_by == "day" and day is None:
+            raise cannot_write(
+                "partition_by=day needs a timestamp column such as closed_at",
+                ["keep closed_at in `select`, or use partition_by=ledger_range or none"],
+            )
+        return cls(params.partition_by, ledger, day, params.ledgers_per_file)
+
+    def bucket(self, sequence: int) -> tuple[int, int]:
+        start = sequence // self.ledgers_per_file * self.ledgers_per_file
+        return start, start + self.ledgers_per_file - 1
+
+    def file_of(self, record: Record) -> str:
+        """The file's path relative to the output folder, e.g. ``day=2024-02-06/ledgers-0-999.parquet``."""
+        name = "records.parquet"
+        folder = ""
+        if self.ledger_column is not None:
+            start, end = self.bucket(int(record[self.ledger_column]))
+            name = f"ledgers-{start}-{end}.parquet"
+            if self.partition_by == "ledger_range":
+                folder = f"ledger_range={start}-{end}/"
+        if self.partition_by == "day":
+            assert self.day_column is not None
+            value = record[self.day_column]
+            if not isinstance(value, datetime):
+                raise ValueError(f"{self.day_column} is {value!r}, not a timestamp")
+            stamp = value.astimezone(UTC) if value.tzinfo else value
+            folder = f"day={stamp.date().isoformat()}/"
+        return folder + name
+
+
+@dataclass(frozen=True)
+class FileWriter:
+    """Writes one file's records (merged with the rows it keeps) atomically."""
+
+    root: str
+    schema: pa.Schema
+    key_fields: tuple[str, ...]
+    ledger_column: str | None
+    compression: str
+    row_group_size: int
+
+    def sort(self, table: pa.Table) -> pa.Table:
+        keys = [k for k in self.key_fields if k in table.column_names]
+        return table.sort_by([(k, "ascending") for k in keys]) if keys else table
+
+    def merged(self, path: Path, new: pa.Table) -> pa.Table:
+        if self.ledger_column is None or not path.exists():
+            return new
+        try:
+            old = pq.read_table(path, schema=self.schema)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError) as err:
+            raise ValueError(
+                f"{path}: the existing file does not have this pipeline's schema ({err}); "
+                "delete it or write to another path"
+            ) from err
+        written = pa.array(
+            sorted(set(new[self.ledger_column].to_pylist())),
+            new.schema.field(self.ledger_column).type,
+        )
+        keep = old.filter(pc.invert(pc.is_in(old[self.ledger_column], value_set=written)))
+        return pa.concat_tables([keep, new]) if keep.num_rows else new
+
+    def __call__(self, item: tuple[str, Iterable[Record]]) -> tuple[str, int]:
+        relative, records = item
+        path = local_path(self.root) / relative
+        table = self.sort(
+            self.merged(path, pa.Table.from_pylist(list(records), schema=self.schema))
+        )
+        write_atomically(path, table, self.compression, self.row_group_size)
+        return str(path), table.num_rows
+
+
+def write_atomically(path: Path, table: pa.Table, compression: str, row_group_size: int) -> None:
+    """Write ``table`` to a hidden temp file beside ``path``, fsync, then rename it over ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            pq.write_table(
+                table,
+                out,
+                compression=None if compression == "none" else compression,
+                row_group_size=row_group_size,
+            )
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+class WriteParquet(beam.PTransform):
+    """Key records by output file, group them, write each file once."""
+
+    def __init__(self, layout: Layout, writer: FileWriter) -> None:
+        super().__init__()
+        self.layout = layout
+        self.writer = writer
+
+    def expand(self, records: beam.PCollection) -> Any:
+        return (
+            records
+            | "KeyByFile" >> beam.Map(lambda r, layout: (layout.file_of(r), r), self.layout)
+            | "GroupByFile" >> beam.GroupByKey()
+            | "WriteFile" >> beam.Map(self.writer)
+        )
+
+
+def build(params: ParquetParams, ctx: BuildContext) -> beam.PTransform:
+    if ctx.schema is None:
+        raise cannot_write("the records have no declared schema")
+    layout = Layout.of(params, ctx.schema)
+    root = params.path.replace("{pipeline}", ctx.pipeline)
+    try:
+        local_path(root)
+    except ValueError as err:
+        raise cannot_write(str(err)) from None
+    writer = FileWriter(
+        root=root,
+        schema=ctx.schema,
+        key_fields=ctx.key_fields,
+        ledger_column=layout.ledger_column,
+        compression=params.compression,
+        row_group_size=params.row_group_size,
+    )
+    return WriteParquet(layout, writer)
