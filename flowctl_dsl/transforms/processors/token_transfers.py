@@ -69,7 +69,7 @@ from flowctl_dsl.transforms.processors.trades import TRADING_OPS, claim, claim_a
 
 TRANSFER, MINT, BURN, CLAWBACK, FEE = "transfer", "mint", "burn", "clawback", "fee"
 SEP41_EVENTS = frozenset({TRANSFER, MINT, BURN, CLAWBACK})
-_NATIVE_ASSET = sx.Asset(sx.AssetType.ASSET_TYPE_NATIVE)
+NATIVE_ASSET = sx.Asset(sx.AssetType.ASSET_TYPE_NATIVE)
 #: Operation types with derived events (Go reconciles only these before protocol 8).
 _DERIVED_OPS = frozenset({0, 1, 2, 3, 4, 7, 8, 9, 12, 13, 14, 15, 19, 20, 21, 22, 23, 24})
 #: decimal128(38, 7) holds at most 31 integer digits.
@@ -116,7 +116,7 @@ def asset_contract_id(asset: sx.Asset, passphrase: str) -> str:
 def parse_asset(text: str) -> sx.Asset | None:
     """``native`` or ``CODE:ISSUER`` (SEP-11) → XDR asset; ``None`` if malformed."""
     if text == NATIVE:
-        return _NATIVE_ASSET
+        return NATIVE_ASSET
     code, _, issuer = text.partition(":")
     if not code or len(code) > 12 or not StrKey.is_valid_ed25519_public_key(issuer):
         return None
@@ -225,11 +225,11 @@ class _Tx:
     def fee_events(self, split: bool = True) -> list[Event]:
         tx = self.tx
         payer = tx.fee_account or tx.source_account
-        native = asset_contract_id(_NATIVE_ASSET, self.passphrase)
+        native = asset_contract_id(NATIVE_ASSET, self.passphrase)
         if not tx.is_soroban or not split:
-            return [Event(FEE, None, payer, None, tx.fee_charged, _NATIVE_ASSET, native)]
+            return [Event(FEE, None, payer, None, tx.fee_charged, NATIVE_ASSET, native)]
         start, end = _account_balance_delta(pair_changes(tx.fee_changes), payer)
-        events = [Event(FEE, None, payer, None, start - end, _NATIVE_ASSET, native)]
+        events = [Event(FEE, None, payer, None, start - end, NATIVE_ASSET, native)]
         after: list[sx.LedgerEntryChange] = []
         meta = tx.meta
         if meta.v in (3, 4):
@@ -238,11 +238,11 @@ class _Tx:
             after += tx.post_apply_fee_changes.ledger_entry_changes
         start, end = _account_balance_delta(pair_changes(after), payer)
         if end - start > 0:
-            events.append(Event(FEE, None, payer, None, start - end, _NATIVE_ASSET, native))
+            events.append(Event(FEE, None, payer, None, start - end, NATIVE_ASSET, native))
         return events
 
     def unified_fee_events(self) -> list[Event]:
-        native = asset_contract_id(_NATIVE_ASSET, self.passphrase)
+        native = asset_contract_id(NATIVE_ASSET, self.passphrase)
         out = []
         for tx_event in self.tx.meta.v4.events:
             event = tx_event.event
@@ -256,7 +256,7 @@ class _Tx:
             payer = address(body.topics[1]) if len(body.topics) == 2 else None
             if payer is None or body.data.type.value != 10:
                 continue
-            out.append(Event(FEE, None, payer, None, int128(body.data.i128), _NATIVE_ASSET, native))
+            out.append(Event(FEE, None, payer, None, int128(body.data.i128), NATIVE_ASSET, native))
         return out
 
     # operations
@@ -284,7 +284,7 @@ class _Tx:
         if kind == 0:  # create account
             o = body.create_account_op
             dest = account_id(o.destination)
-            return [self.move(i, _NATIVE_ASSET, src, dest, o.starting_balance.int64, True)]
+            return [self.move(i, NATIVE_ASSET, src, dest, o.starting_balance.int64, True)]
         if kind == 1:  # payment
             o = body.payment_op
             dest = _address(muxed_account(o.destination))
@@ -295,13 +295,13 @@ class _Tx:
                 return []
             dest = _address(muxed_account(body.destination))
             amount = res.source_account_balance.int64
-            return [self.move(i, _NATIVE_ASSET, src, dest, amount, True)]
+            return [self.move(i, NATIVE_ASSET, src, dest, amount, True)]
         if kind == 9:  # inflation
-            native = asset_contract_id(_NATIVE_ASSET, self.passphrase)
+            native = asset_contract_id(NATIVE_ASSET, self.passphrase)
             payouts = (tr.inflation_result.payouts if tr and tr.inflation_result else None) or []
             return [
                 Event(
-                    MINT, i, None, account_id(p.destination), p.amount.int64, _NATIVE_ASSET, native
+                    MINT, i, None, account_id(p.destination), p.amount.int64, NATIVE_ASSET, native
                 )
                 for p in payouts
             ]
@@ -470,10 +470,10 @@ class _Tx:
                 delta -= e.amount
         if delta == 0:
             return events
-        native = asset_contract_id(_NATIVE_ASSET, self.passphrase)
+        native = asset_contract_id(NATIVE_ASSET, self.passphrase)
         if delta > 0:
-            return [Event(MINT, i, None, src, delta, _NATIVE_ASSET, native), *events]
-        return [*events, Event(BURN, i, src, None, -delta, _NATIVE_ASSET, native)]
+            return [Event(MINT, i, None, src, delta, NATIVE_ASSET, native), *events]
+        return [*events, Event(BURN, i, src, None, -delta, NATIVE_ASSET, native)]
 
     # SEP-41 contract events (Go: parseEvent)
     def contract_event(self, i: int, event: sx.ContractEvent) -> Event | None:
