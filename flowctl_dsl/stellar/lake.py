@@ -15,11 +15,13 @@ import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import unquote, urlparse
 
-from flowctl_dsl.stellar.formats import LedgerBytes, encode_batch, read_batch, zstd_compress
 from flowctl_dsl.stellar.raw import RawLedger
+
+if TYPE_CHECKING:  # formats imports stellar-sdk; keep this module light for the checker
+    from flowctl_dsl.stellar.formats import LedgerBytes
 
 KEY_PATTERN = re.compile(
     r"^(?P<hex>[0-9A-F]{8})--(?P<start>\d+)(?:-(?P<end>\d+))?\.xdr\.(?P<ext>[A-Za-z0-9._-]+)$"
@@ -186,6 +188,8 @@ def write_object(
     first = schema.file_start(start)
     if schema.file_start(end) != first:
         raise ValueError(f"range {start}-{end} spans more than one object of {schema}")
+    from flowctl_dsl.stellar.formats import encode_batch, zstd_compress
+
     path = local_root(root) / schema.object_key(start)
     path.parent.mkdir(parents=True, exist_ok=True)
     _atomic_write(path, zstd_compress(encode_batch(ledgers, start, end)))
@@ -243,6 +247,8 @@ class LakeLayout:
         if path is None:
             key = self.candidates(sequence)[0].relative_to(self.root).as_posix()
             raise MissingLedgerError(sequence, self.root, key)
+        from flowctl_dsl.stellar.formats import read_batch
+
         return read_batch(path.read_bytes())
 
     def read_chunk(self, chunk: Chunk, skip_gaps: bool = False) -> Iterator[RawLedger]:
