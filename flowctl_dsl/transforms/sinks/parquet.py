@@ -26,20 +26,13 @@ import pyarrow.parquet as pq
 import pyarrow.types as pat
 
 from flowctl_dsl.catalog.warehouse_sinks import ParquetParams
-from flowctl_dsl.errors import FlowctlError
 from flowctl_dsl.transforms.context import BuildContext
 from flowctl_dsl.transforms.records import Record
 from flowctl_dsl.transforms.sinks.files import local_path
+from flowctl_dsl.transforms.sinks.targets import cannot_write
 
 LEDGER_COLUMNS = ("ledger_sequence", "sequence")
 DAY_COLUMNS = ("closed_at", "ledger_closed_at")
-
-
-def cannot_write(reason: str, hints: list[str] | None = None) -> FlowctlError:
-    """The sink cannot write these records as configured (found when the pipeline is built)."""
-    return FlowctlError.one(
-        "FC405", f"the sink cannot write these records: {reason}", None, hints or ()
-    )
 
 
 @dataclass(frozen=True)

@@ -7,14 +7,21 @@ Pure Python (no Beam, no database drivers): the catalog's parameter models impor
 from __future__ import annotations
 
 import logging
+import os
 import re
+import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import parse_qsl, unquote
 
 from pydantic import SecretStr
+
+from flowctl_dsl.errors import FlowctlError
+
+if TYPE_CHECKING:
+    from flowctl_dsl.transforms.context import BuildContext
 
 _LOG = logging.getLogger(__name__)
 
@@ -29,8 +36,17 @@ ATTEMPTS = 3
 FIRST_DELAY_S = 0.5
 
 
-class SinkUnreachableError(RuntimeError):
+class SinkError(RuntimeError):
+    """A sink failed because of its target; ``code`` is the flowctl error code it maps to."""
+
+    code = "FC404"
+    hints: tuple[str, ...] = ()
+
+
+class SinkUnreachableError(SinkError):
     """A sink could not reach its target after bounded retries; the message is one line."""
+
+    code = "FC404"
 
     def __init__(self, kind: str, target: str, reason: str, attempts: int) -> None:
         self.kind = kind
@@ -39,6 +55,28 @@ class SinkUnreachableError(RuntimeError):
         self.attempts = attempts
         tries = f"after {attempts} attempt{'s' if attempts != 1 else ''}"
         super().__init__(f"cannot reach {kind} target {target} {tries}: {self.reason}")
+
+
+def cannot_write(reason: str, hints: list[str] | None = None) -> FlowctlError:
+    """FC405: the sink cannot write these records as configured (found when building)."""
+    return FlowctlError.one(
+        "FC405", f"the sink cannot write these records: {reason}", None, hints or ()
+    )
+
+
+def key_for(mode: str, ctx: BuildContext) -> tuple[str, ...]:
+    """The natural key ``mode=upsert`` needs, all present in the records' schema (else FC405)."""
+    if mode != "upsert":
+        return ()
+    names = ctx.schema.names if ctx.schema is not None else []
+    missing = [k for k in ctx.key_fields if k not in names]
+    if not ctx.key_fields or missing:
+        raise cannot_write(
+            f"mode=upsert needs the records' key ({', '.join(ctx.key_fields) or 'none declared'})"
+            + (f"; missing from the records: {', '.join(missing)}" if missing else ""),
+            ["keep the key fields in `select`, or use mode=append"],
+        )
+    return ctx.key_fields
 
 
 def check_identifier(name: str, what: str = "identifier") -> str:
@@ -213,10 +251,10 @@ class Target:
     name: str
 
 
-def first_line(err: BaseException, secrets: tuple[str, ...] = ()) -> str:
-    """The first non-blank line of ``err``'s message with every secret replaced by ``****``."""
+def first_line(err: BaseException, hide: tuple[str, ...] = ()) -> str:
+    """The first non-blank line of ``err``'s message with every ``hide`` string as ``****``."""
     text = str(err)
-    for secret in secrets:
+    for secret in hide:
         if secret:
             text = text.replace(secret, "****")
     lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
@@ -227,24 +265,26 @@ def with_retries(
     action: Callable[[], T],
     target: Target,
     retry_on: tuple[type[BaseException], ...],
-    attempts: int = ATTEMPTS,
-    first_delay: float = FIRST_DELAY_S,
+    attempts: int | None = None,
+    first_delay: float | None = None,
     sleep: Callable[[float], None] = time.sleep,
-    secrets: tuple[str, ...] = (),
+    hide: tuple[str, ...] = (),
 ) -> T:
     """``action()``, retried with exponential backoff on ``retry_on``; then SinkUnreachableError.
 
-    ``secrets`` are masked in the logged and raised reasons.
+    Attempts and the first delay default to :data:`ATTEMPTS` and :data:`FIRST_DELAY_S`. Strings in
+    ``hide`` (passwords) are masked in the logged and raised reasons.
     """
-    delay = first_delay
+    attempts = ATTEMPTS if attempts is None else attempts
+    delay = FIRST_DELAY_S if first_delay is None else first_delay
     for attempt in range(1, attempts + 1):
         try:
             return action()
         except retry_on as err:
-            why = first_line(err, secrets)
+            why = first_line(err, hide)
             if attempt == attempts:
                 raise SinkUnreachableError(target.kind, target.name, why, attempts) from err
-            _LOG.warning(
+            _LOG.info(
                 "%s target %s: attempt %d/%d failed (%s); retrying in %.1fs",
                 target.kind,
                 target.name,
@@ -256,3 +296,56 @@ def with_retries(
             sleep(delay)
             delay *= 2
     raise AssertionError("unreachable")
+
+
+class SinkSchemaError(SinkError):
+    """The target exists but cannot take these records (missing columns, no key constraint)."""
+
+    code = "FC405"
+
+    def __init__(self, message: str, hints: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.hints = hints
+
+
+# ---- secrets inside pickled pipelines ------------------------------------------------------------
+_SEALED: dict[str, str] = {}
+_ENV_PREFIX = "FLOWCTL_SECRET_"
+
+
+class Sealed:
+    """A secret that pickles as a reference, so serialised pipelines never contain it.
+
+    The value stays in this process (and in ``FLOWCTL_SECRET_<token>`` for local worker processes,
+    which inherit the environment). Where neither exists (a remote worker) it unpickles as None
+    and drivers fall back to their own secret sources (``PGPASSWORD``, ``~/.pgpass``).
+    """
+
+    __slots__ = ("token", "_value")
+
+    def __init__(self, value: str | None, token: str | None = None) -> None:
+        self.token = token or secrets_token()
+        self._value = value
+        if value is not None:
+            _SEALED[self.token] = value
+            os.environ[_ENV_PREFIX + self.token] = value
+
+    def reveal(self) -> str | None:
+        return self._value
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_unseal, (self.token,))
+
+    def __repr__(self) -> str:
+        return "Sealed(****)"
+
+
+def _unseal(token: str) -> Sealed:
+    value = _SEALED.get(token, os.environ.get(_ENV_PREFIX + token))
+    sealed = Sealed.__new__(Sealed)
+    sealed.token, sealed._value = token, value
+    return sealed
+
+
+def secrets_token() -> str:
+    return secrets.token_hex(12)
