@@ -30,7 +30,6 @@ from flowctl_dsl.stellar.localnet.state import (
     BASE_RESERVE,
     Account,
     LedgerState,
-    RawEntry,
     View,
     network_id,
     state_updated_pair,
@@ -169,11 +168,7 @@ def close_ledger(
     header_hash = hashlib.sha256(header.to_xdr_bytes()).digest()
     chain.previous_hash = header_hash
     chain.skip_list = [h.hash for h in header.skip_list]
-    live_bytes = sum(
-        len(e.to_xdr().to_xdr_bytes())
-        for e in state.entries.values()
-        if isinstance(e, RawEntry) and e.key[0] in ("contract_data", "contract_code")
-    )
+    live_bytes = sum(len(e.to_xdr().to_xdr_bytes()) for e in state.contract_data())
     lcm = sx.LedgerCloseMetaV2(
         ext=sx.LedgerCloseMetaExt(v=0),
         ledger_header=sx.LedgerHeaderHistoryEntry(

@@ -19,9 +19,10 @@ import hashlib
 import random
 from collections.abc import Callable
 from fractions import Fraction
+from functools import cached_property
 
 from stellar_sdk import Account as SdkAccount
-from stellar_sdk import Asset, Keypair, TransactionBuilder, TransactionEnvelope
+from stellar_sdk import Asset, Keypair, StrKey, TransactionBuilder, TransactionEnvelope
 from stellar_sdk.price import Price
 
 from flowctl_dsl.stellar.localnet.builder import PlannedTx, close_time
@@ -48,15 +49,23 @@ Builder = TransactionBuilder
 Envelope = TransactionEnvelope
 
 
+class _Keypair(Keypair):
+    """A ``Keypair`` that encodes its ``G...`` address once (the scenario reads it constantly)."""
+
+    @cached_property
+    def public_key(self) -> str:  # type: ignore[override]
+        return StrKey.encode_ed25519_public_key(self.raw_public_key())
+
+
 def derive_keypair(seed: int, name: str) -> Keypair:
     """``Keypair.from_raw_ed25519_seed(sha256(seed ‖ name))`` with ``seed`` as 8 big-endian bytes."""
     raw = hashlib.sha256(seed.to_bytes(8, "big", signed=True) + name.encode()).digest()
-    return Keypair.from_raw_ed25519_seed(raw)
+    return _Keypair.from_raw_ed25519_seed(raw)
 
 
 def network_root(passphrase: str) -> Keypair:
     """The root account stellar-core creates at genesis: seed ``sha256(passphrase)``."""
-    return Keypair.from_raw_ed25519_seed(hashlib.sha256(passphrase.encode()).digest())
+    return _Keypair.from_raw_ed25519_seed(hashlib.sha256(passphrase.encode()).digest())
 
 
 def amount(stroops: int) -> str:
@@ -89,6 +98,7 @@ class Scenario:
         self.n_users = 0
         self.mids = {a: INITIAL_MIDS[a.split(":")[0]] for a in self.assets}
         self._users: list[Keypair] = []
+        self._sdk_assets: dict[str, Asset] = {}
         self._user_index: dict[str, int] = {}
         #: Assets whose Stellar Asset Contract the scenario deploys (ledger 5) and then calls.
         self.sac_assets = [NATIVE, self.assets[0]]
@@ -118,7 +128,11 @@ class Scenario:
     # --- helpers -------------------------------------------------------------------------------------
 
     def sdk_asset(self, asset: str) -> Asset:
-        return Asset.native() if asset == NATIVE else Asset(*asset.split(":"))
+        found = self._sdk_assets.get(asset)
+        if found is None:
+            found = Asset.native() if asset == NATIVE else Asset(*asset.split(":"))
+            self._sdk_assets[asset] = found
+        return found
 
     def user(self, i: int) -> Keypair:
         while len(self._users) <= i:
@@ -323,9 +337,7 @@ class Scenario:
         txs: list[PlannedTx] = []
         for i, mk in enumerate(self.makers):
             mine = {
-                (o.selling, o.buying): o
-                for o in (state.entries[k] for k in state.offer_keys())
-                if isinstance(o, Offer) and o.seller_id == mk.public_key
+                (o.selling, o.buying): o for o in state.offers() if o.seller_id == mk.public_key
             }
             b = self._builder(state, mk, seq)
             n_ops = 0
@@ -658,11 +670,7 @@ class Scenario:
         return self._sign(b, kp)
 
     def _user_offers(self, state: LedgerState, kp: Keypair) -> list[Offer]:
-        return [
-            o
-            for o in (state.entries[k] for k in state.offer_keys())
-            if isinstance(o, Offer) and o.seller_id == kp.public_key
-        ]
+        return [o for o in state.offers() if o.seller_id == kp.public_key]
 
     def _resting_offer(
         self, seq: int, state: LedgerState, rng: random.Random, used: set[str]
@@ -687,9 +695,7 @@ class Scenario:
     ) -> Envelope | None:
         makers = {k.public_key for k in self.makers}
         offers = [
-            o
-            for o in (state.entries[k] for k in state.offer_keys())
-            if isinstance(o, Offer) and o.seller_id not in makers and o.seller_id not in used
+            o for o in state.offers() if o.seller_id not in makers and o.seller_id not in used
         ]
         if not offers:
             return None

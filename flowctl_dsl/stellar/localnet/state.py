@@ -294,19 +294,38 @@ class LedgerState:
     fee_pool: int = 0
     id_pool: int = 0
     total_coins: int = TOTAL_COINS
+    #: Keys of offers and of contract data, in creation order (kept by :meth:`apply`).
+    indexed: dict[str, dict[Key, None]] = field(
+        default_factory=lambda: {"offer": {}, "contract_data": {}}
+    )
 
     def get(self, key: Key) -> Entry | None:
         return self.entries.get(key)
 
     def apply(self, writes: dict[Key, Entry | None]) -> None:
         for key, entry in writes.items():
+            index = self.indexed.get(key[0])
             if entry is None:
                 self.entries.pop(key, None)
+                if index is not None:
+                    index.pop(key, None)
             else:
                 self.entries[key] = entry
+                if index is not None:
+                    index[key] = None
 
     def offer_keys(self) -> Iterable[Key]:
-        return (k for k in self.entries if k[0] == "offer")
+        return self.indexed["offer"]
+
+    def offers(self) -> Iterator[Offer]:
+        """Every resting offer, oldest first."""
+        for k in self.indexed["offer"]:
+            offer = self.entries[k]
+            assert isinstance(offer, Offer)
+            yield offer
+
+    def contract_data(self) -> Iterator[Entry]:
+        return (self.entries[k] for k in self.indexed["contract_data"])
 
     def accounts(self) -> Iterator[Account]:
         return (e for e in self.entries.values() if isinstance(e, Account))
