@@ -5,6 +5,10 @@ operation) and, with ``include_diagnostic``, ``sorobanMeta.diagnosticEvents``; v
 ``operations[i].events``, the transaction-level ``events`` (CAP-67 fee events; ``stage`` set,
 ``operation_index`` null) and ``diagnosticEvents``. v0–v2 metas carry no events.
 
+Diagnostic-list entries keep the type of the event they wrap (in diagnostic mode core repeats
+the contract events there, type ``contract``); they are the records whose
+``in_successful_contract_call`` is set.
+
 Order within a transaction: stage ``before_all_txs`` events, operation events, other
 transaction-level events, diagnostic events; ``event_index`` counts within the transaction.
 """

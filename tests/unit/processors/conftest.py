@@ -34,14 +34,17 @@ LoadLedgers = Callable[..., list[LedgerView]]
 @pytest.fixture(scope="session")
 def load_ledgers(stellar_fixtures: Path) -> LoadLedgers:
     """``load_ledgers("pubnet/…", limit=None)`` → decoded :class:`LedgerView` list (cached)."""
-    cache: dict[tuple[str, int | None], list[LedgerView]] = {}
+    raw: dict[str, list] = {}
+    views: dict[tuple[str, int], LedgerView] = {}
 
     def load(relative: str, limit: int | None = None) -> list[LedgerView]:
-        key = (relative, limit)
-        if key not in cache:
-            raw = read_ledger_file(stellar_fixtures / relative)[:limit]
-            passphrase = passphrase_of(relative)
-            cache[key] = [LedgerView.from_xdr(lb.xdr, passphrase) for lb in raw]
-        return cache[key]
+        if relative not in raw:
+            raw[relative] = read_ledger_file(stellar_fixtures / relative)
+        out = []
+        for i, ledger in enumerate(raw[relative][:limit]):
+            if (relative, i) not in views:
+                views[relative, i] = LedgerView.from_xdr(ledger.xdr, passphrase_of(relative))
+            out.append(views[relative, i])
+        return out
 
     return load
