@@ -47,7 +47,9 @@ def get_input(args: argparse.Namespace, parser: argparse.ArgumentParser):  # typ
 def runner_settings(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     from flowctl_dsl.runners.base import RunSettings
 
-    return RunSettings(workers=getattr(args, "workers", 1), beam_args=list(getattr(args, "beam_arg", []) or []))
+    return RunSettings(
+        workers=getattr(args, "workers", 1), beam_args=list(getattr(args, "beam_arg", []) or [])
+    )
 
 
 # ---- commands -----------------------------------------------------------------------------------
@@ -69,8 +71,10 @@ def cmd_check(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         if result.warnings:
             print(render_all(result.warnings, inp.source), file=sys.stderr)
         stages = len(result.pipeline.stages)
-        print(f"ok: {inp.source.name}: pipeline `{result.pipeline.name}` "
-              f"({stages} stage{'s' if stages != 1 else ''}, {len(result.sinks)} sink{'s' if len(result.sinks) != 1 else ''})")
+        print(
+            f"ok: {inp.source.name}: pipeline `{result.pipeline.name}` "
+            f"({stages} stage{'s' if stages != 1 else ''}, {len(result.sinks)} sink{'s' if len(result.sinks) != 1 else ''})"
+        )
     return OK
 
 
@@ -188,7 +192,12 @@ def cmd_describe(args: argparse.Namespace, parser: argparse.ArgumentParser) -> i
     specs = catalog().find(args.name)
     if not specs:
         all_names = [n for s in catalog().specs for n in s.names]
-        raise FlowctlError.one("FC100", f"nothing is called `{args.name}`", None, suggestion_hints(args.name, all_names, "names"))
+        raise FlowctlError.one(
+            "FC100",
+            f"nothing is called `{args.name}`",
+            None,
+            suggestion_hints(args.name, all_names, "names"),
+        )
     print("\n\n".join(describe(s) for s in specs))
     return OK
 
@@ -197,7 +206,9 @@ def cmd_version(args: argparse.Namespace, parser: argparse.ArgumentParser) -> in
     import apache_beam
     import stellar_sdk
 
-    print(f"flowctl {__version__} (apache-beam {apache_beam.__version__}, stellar-sdk {stellar_sdk.__version__}, python {sys.version.split()[0]})")
+    print(
+        f"flowctl {__version__} (apache-beam {apache_beam.__version__}, stellar-sdk {stellar_sdk.__version__}, python {sys.version.split()[0]})"
+    )
     return OK
 
 
@@ -241,7 +252,9 @@ def run_guarded(fn: Callable[[], object]):  # type: ignore[no-untyped-def]
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="flowctl", description="Check, compile and run Stellar data pipelines on Apache Beam.")
+    parser = argparse.ArgumentParser(
+        prog="flowctl", description="Check, compile and run Stellar data pipelines on Apache Beam."
+    )
     parser.add_argument("--debug", action="store_true", help="show Python tracebacks")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -324,7 +337,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         return OK
     except Exception:  # noqa: BLE001 - a bug in flowctl, not a user mistake
-        print("internal error: this is a bug in flowctl; please report it with the trace below", file=sys.stderr)
+        print(
+            "internal error: this is a bug in flowctl; please report it with the trace below",
+            file=sys.stderr,
+        )
         traceback.print_exc()
         return INTERNAL
 

@@ -18,9 +18,15 @@ def describe(spec: Spec) -> str:
     fields = spec.params.model_fields
     lines.append("  parameters:" if fields else "  parameters: none")
     for name, field in fields.items():
-        default = "required" if field.is_required() else f"default {spec.defaults.get(name, field.default)!r}"
+        default = (
+            "required"
+            if field.is_required()
+            else f"default {spec.defaults.get(name, field.default)!r}"
+        )
         positional = " (positional)" if name in spec.positional else ""
-        annotation = getattr(field.annotation, "__name__", None) or str(field.annotation).replace("typing.", "")
+        annotation = getattr(field.annotation, "__name__", None) or str(field.annotation).replace(
+            "typing.", ""
+        )
         lines.append(f"    {name}: {annotation}{positional}, {default}")
         if field.description:
             lines.append(f"        {field.description}")

@@ -78,7 +78,9 @@ def apply_params(p: ir.Pipeline, sets: list[tuple[str, str, str]], cat: Catalog)
             p = p.model_copy(update={"sinks": [first, *p.sinks[1:]]})
         else:
             stages = list(p.stages)
-            hits = [i for i, s in enumerate(stages) if isinstance(s, ir.Process) and s.name == target]
+            hits = [
+                i for i, s in enumerate(stages) if isinstance(s, ir.Process) and s.name == target
+            ]
             sinks = [i for i, s in enumerate(p.sinks) if s.name == target]
             if hits:
                 stages[hits[0]] = _with_arg(stages[hits[0]], arg, cat, "processor")  # type: ignore[arg-type]
@@ -133,9 +135,7 @@ def load(
         raise err.with_source(inp.source) from None
 
 
-def checked(
-    inp: Input, sets: Sequence[str] = (), env: Mapping[str, str] | None = None
-) -> Checked:
+def checked(inp: Input, sets: Sequence[str] = (), env: Mapping[str, str] | None = None) -> Checked:
     """Parse, lower and check: every problem in the pipeline, before anything runs."""
     cat = catalog()
     pipeline = load(inp, sets, env, cat)

@@ -33,14 +33,23 @@ def describe_step(step: Step) -> str:
 
 
 def explain(plan: Plan, runner: str) -> str:
-    lines = [f"pipeline  {plan.pipeline}", f"runner    {runner}", f"ir        sha256:{plan.ir_sha256[:16]}", ""]
+    lines = [
+        f"pipeline  {plan.pipeline}",
+        f"runner    {runner}",
+        f"ir        sha256:{plan.ir_sha256[:16]}",
+        "",
+    ]
     for n, step in enumerate(plan.steps):
         head = f"{n:>2}. {step.kind:<9} {describe_step(step)}"
         if step.kind != "sink":
             head += f"  →  {step.record_type or '?'}"
         lines.append(head)
         if step.kind in ("source", "sink", "processor"):
-            params = ", ".join(f"{k}={shown(k, v)}" for k, v in step.params.items() if v not in (None, False, [], {}))
+            params = ", ".join(
+                f"{k}={shown(k, v)}"
+                for k, v in step.params.items()
+                if v not in (None, False, [], {})
+            )
             if params:
                 lines.append(f"      params: {params}")
         if step.kind == "sink":

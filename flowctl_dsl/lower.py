@@ -32,7 +32,9 @@ class Lowering:
         self.default_name = default_name
         self.errors: list[Diagnostic] = []
 
-    def error(self, code: str, reason: str, span: Span | None, hints: list[str] | None = None) -> None:
+    def error(
+        self, code: str, reason: str, span: Span | None, hints: list[str] | None = None
+    ) -> None:
         self.errors.append(Diagnostic(code, reason, span, tuple(hints or ())))
 
     # ---- documents
@@ -52,8 +54,10 @@ class Lowering:
                     "FC205",
                     "nothing can follow the sink",
                     stage.span,
-                    ["the sink (`save_to …`, `stdout`, …) is the last stage; "
-                     "save to several sinks with `save_to [a, b]`"],
+                    [
+                        "the sink (`save_to …`, `stdout`, …) is the last stage; "
+                        "save to several sinks with `save_to [a, b]`"
+                    ],
                 )
                 break
             if isinstance(stage, ast.SaveStage):
@@ -64,7 +68,9 @@ class Lowering:
                 stages.append(self.stage(stage))
         if source is None:
             return None
-        return ir.Pipeline(name=self.default_name, source=source, stages=stages, sinks=sinks, span=doc.span)
+        return ir.Pipeline(
+            name=self.default_name, source=source, stages=stages, sinks=sinks, span=doc.span
+        )
 
     def keys(self, doc: ast.KeyDoc) -> ir.Pipeline | None:
         seen: dict[str, ast.Entry] = {}
@@ -104,9 +110,21 @@ class Lowering:
             if isinstance(item, ast.UseStage):
                 sinks.append(self.sink(item.call))
             elif isinstance(item, ast.Str | ast.Env):
-                sinks.append(self.sink(ast.Call(item.span, "jsonl", item.span, (ast.Arg(item.span, None, None, item),), True)))
+                sinks.append(
+                    self.sink(
+                        ast.Call(
+                            item.span,
+                            "jsonl",
+                            item.span,
+                            (ast.Arg(item.span, None, None, item),),
+                            True,
+                        )
+                    )
+                )
             else:
-                self.error("FC011", "`save_to` takes sinks, e.g. `save_to: parquet(\"out/\")`", item.span)
+                self.error(
+                    "FC011", '`save_to` takes sinks, e.g. `save_to: parquet("out/")`', item.span
+                )
         if source is None:
             return None
         return ir.Pipeline(name=name, source=source, stages=stages, sinks=sinks, span=doc.span)
@@ -139,7 +157,10 @@ class Lowering:
         return [entry.value]
 
     def is_sink(self, name: str) -> bool:
-        return self.catalog.get("sink", name) is not None and self.catalog.get("processor", name) is None
+        return (
+            self.catalog.get("sink", name) is not None
+            and self.catalog.get("processor", name) is None
+        )
 
     # ---- components
     def source(self, ref: ast.SourceRef) -> ir.Source | None:
@@ -150,7 +171,11 @@ class Lowering:
             value = self.env_value(ref)
             if value is None:
                 return None
-            ref = value if isinstance(value, ast.Call | ast.Str) else ast.Str(ref.span, str(self.value(value)))
+            ref = (
+                value
+                if isinstance(value, ast.Call | ast.Str)
+                else ast.Str(ref.span, str(self.value(value)))
+            )
         if isinstance(ref, ast.Str):
             url = self.interpolate(ref.value, ref.span)
             return ir.Source(
@@ -162,7 +187,9 @@ class Lowering:
         return ir.Source(name=ref.name, args=self.args(ref), span=ref.span, name_span=ref.name_span)
 
     def sink(self, call: ast.Call) -> ir.Sink:
-        return ir.Sink(name=call.name, args=self.args(call), span=call.span, name_span=call.name_span)
+        return ir.Sink(
+            name=call.name, args=self.args(call), span=call.span, name_span=call.name_span
+        )
 
     def args(self, call: ast.Call) -> list[ir.Arg]:
         return [
@@ -173,7 +200,9 @@ class Lowering:
     def stage(self, stage: object) -> ir.Stage:
         match stage:
             case ast.UseStage(call=call):
-                return ir.Process(name=call.name, args=self.args(call), span=stage.span, name_span=call.name_span)
+                return ir.Process(
+                    name=call.name, args=self.args(call), span=stage.span, name_span=call.name_span
+                )
             case ast.FilterStage(expr=expr):
                 return ir.Filter(expr=self.expr(expr), span=stage.span)
             case ast.FilterPrimary(op=op, value=value):
@@ -181,19 +210,32 @@ class Lowering:
                 cmp = ir.Compare(op=op, left=primary, right=self.expr(value), span=stage.span)  # type: ignore[arg-type]
                 return ir.Filter(expr=cmp, span=stage.span)
             case ast.SelectStage(fields=fields):
-                return ir.Select(fields=[ir.FieldRef(path=list(f.path), span=f.span) for f in fields], span=stage.span)
+                return ir.Select(
+                    fields=[ir.FieldRef(path=list(f.path), span=f.span) for f in fields],
+                    span=stage.span,
+                )
             case ast.DeriveStage(assignments=assignments):
                 return ir.Derive(
-                    assignments=[ir.Assignment(name=a.name, expr=self.expr(a.expr), span=a.span) for a in assignments],
+                    assignments=[
+                        ir.Assignment(name=a.name, expr=self.expr(a.expr), span=a.span)
+                        for a in assignments
+                    ],
                     span=stage.span,
                 )
             case ast.LimitStage(count=count):
                 return ir.Limit(count=count, span=stage.span)
             case ast.SaveStage():
-                self.error("FC205", "`save_to` must be the last stage", stage.span, ["in the key form, sinks go under `save_to:`"])
+                self.error(
+                    "FC205",
+                    "`save_to` must be the last stage",
+                    stage.span,
+                    ["in the key form, sinks go under `save_to:`"],
+                )
             case _:
                 span = getattr(stage, "span", None)
-                self.error("FC011", "expected a stage (a processor, filter, select, derive or limit)", span)
+                self.error(
+                    "FC011", "expected a stage (a processor, filter, select, derive or limit)", span
+                )
         return ir.Limit(count=0, span=getattr(stage, "span", None))
 
     # ---- values
@@ -203,7 +245,11 @@ class Lowering:
             case ast.Str(value=text):
                 return ir.StrV(value=self.interpolate(text, span), span=span)
             case ast.Num(value=num):
-                return ir.IntV(value=num, span=span) if isinstance(num, int) else ir.DecV(value=num, span=span)
+                return (
+                    ir.IntV(value=num, span=span)
+                    if isinstance(num, int)
+                    else ir.DecV(value=num, span=span)
+                )
             case ast.Range(start=start, end=end):
                 return ir.RangeV(start=start, end=end, span=span)
             case ast.Bool(value=flag):
@@ -219,7 +265,7 @@ class Lowering:
                 return ir.ListV(items=[self.value(i) for i in items], span=span)  # type: ignore[arg-type]
             case ast.Mapping(pairs=pairs):
                 return ir.MapV(items={p.key: self.value(p.value) for p in pairs}, span=span)
-            case ast.Call(name=name, args=args, parens=parens):
+            case ast.Call(name=name, parens=parens):
                 if not parens:
                     return ir.NameV(value=name, span=span)
                 return ir.CallV(name=name, args=self.args(value), span=span)
@@ -232,8 +278,10 @@ class Lowering:
                 "FC006",
                 f"environment variable `{ref.name}` is not set",
                 ref.span,
-                [f"set it (`export {ref.name}=…` or `--set {ref.name}=…`) or give a default: "
-                 f"${{{ref.name}:-value}}"],
+                [
+                    f"set it (`export {ref.name}=…` or `--set {ref.name}=…`) or give a default: "
+                    f"${{{ref.name}:-value}}"
+                ],
             )
             return None
         try:
@@ -247,6 +295,7 @@ class Lowering:
     def interpolate(self, text: str, span: Span | None) -> str:
         if self.keep_env:
             return text
+
         def replace(match: re.Match[str]) -> str:
             name, default = match.group(1), match.group(2)
             value = self.env.get(name, default)
@@ -271,7 +320,12 @@ class Lowering:
             case ast.Compare(op=op, left=left, right=right):
                 return ir.Compare(op=op, left=self.expr(left), right=self.expr(right), span=span)  # type: ignore[arg-type]
             case ast.InList(left=left, items=items, negated=negated):
-                return ir.InList(left=self.expr(left), items=[self.expr(i) for i in items], negated=negated, span=span)
+                return ir.InList(
+                    left=self.expr(left),
+                    items=[self.expr(i) for i in items],
+                    negated=negated,
+                    span=span,
+                )
             case ast.BoolOp(op=op, left=left, right=right):
                 return ir.BoolOp(op=op, left=self.expr(left), right=self.expr(right), span=span)  # type: ignore[arg-type]
             case ast.Not(operand=operand):

@@ -270,11 +270,15 @@ def syntax_error(err: UnexpectedInput, text: str) -> FlowctlError:
         if before and before[-1] == "filter":
             hints.insert(0, "`filter` needs a condition, e.g. `filter amount > 100`")
         if tok.type == "COMMA" and "_NL" in err.expected:
-            hints.insert(0, "list several stages in brackets, `process: [a, b]`, or one per `- ` line")
+            hints.insert(
+                0, "list several stages in brackets, `process: [a, b]`, or one per `- ` line"
+            )
         if tok.type == "EQUAL" and "COMP_OP" in err.expected:
             hints.insert(0, "compare with `==`; `=` only names a parameter: name(key=value)")
         if tok.type == "VBAR" and not text[: tok.start_pos or 0].strip():
-            hints.insert(0, "a pipeline starts with a source, e.g. `mainnet | latest_ledger | stdout`")
+            hints.insert(
+                0, "a pipeline starts with a source, e.g. `mainnet | latest_ledger | stdout`"
+            )
         return FlowctlError.one("FC001", reason, span, hints)
     expected = set(getattr(err, "expected", ()) or ())
     lines = text.rstrip("\n").splitlines() or [""]

@@ -146,8 +146,6 @@ def build_plan(checked: Checked) -> Plan:
         stages.append(step)
         schema = info.schema
     start = len(stages) + 1
-    sinks = [
-        step_from(info, start + i, "sink", schema) for i, info in enumerate(checked.sinks)
-    ]
+    sinks = [step_from(info, start + i, "sink", schema) for i, info in enumerate(checked.sinks)]
     digest = hashlib.sha256(ir.dump(p).encode()).hexdigest()
     return Plan(pipeline=p.name, ir_sha256=digest, source=source, stages=stages, sinks=sinks)

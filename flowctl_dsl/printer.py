@@ -58,7 +58,9 @@ def value(v: ir.Value) -> str:
 
 
 def args(items: list[ir.Arg]) -> str:
-    return ", ".join(value(a.value) if a.name is None else f"{a.name}={value(a.value)}" for a in items)
+    return ", ".join(
+        value(a.value) if a.name is None else f"{a.name}={value(a.value)}" for a in items
+    )
 
 
 def component(c: ir.Component) -> str:

@@ -25,17 +25,27 @@ def as_flowctl_error(err: BaseException) -> FlowctlError | None:
     for e in _chain(err):
         if isinstance(e, MissingLedgerError):
             return FlowctlError.one(
-                "FC401", str(e), None, ["pass skip_gaps=true to skip missing objects", "or narrow ledgers=A..B"]
+                "FC401",
+                str(e),
+                None,
+                ["pass skip_gaps=true to skip missing objects", "or narrow ledgers=A..B"],
             )
         if isinstance(e, SinkError):  # FC404 cannot reach the sink target, FC405 target mismatch
             return FlowctlError.one(e.code, str(e), None, e.hints)
         if isinstance(e, LakeError):
             return FlowctlError.one("FC402", f"cannot read the data lake: {e}")
-        if isinstance(e, PermissionError | FileNotFoundError | IsADirectoryError | NotADirectoryError):
+        if isinstance(
+            e, PermissionError | FileNotFoundError | IsADirectoryError | NotADirectoryError
+        ):
             return FlowctlError.one("FC403", f"cannot write output: {e}")
     text = str(err)
-    for marker, code in (("MissingLedgerError", "FC401"), ("LakeError", "FC402"), ("PermissionError", "FC403"),
-                         ("SinkUnreachableError", "FC404"), ("SinkSchemaError", "FC405")):
+    for marker, code in (
+        ("MissingLedgerError", "FC401"),
+        ("LakeError", "FC402"),
+        ("PermissionError", "FC403"),
+        ("SinkUnreachableError", "FC404"),
+        ("SinkSchemaError", "FC405"),
+    ):
         if marker in text:
             line = next((ln for ln in text.splitlines() if marker in ln), text.splitlines()[0])
             return FlowctlError.one(code, f"the run failed: {line.strip()}")

@@ -99,10 +99,17 @@ def bind(ctx: Context, comp: ir.Component, spec: Spec) -> Any:
             continue
         if arg.name not in fields:
             known = list(fields)
-            hints = suggestion_hints(arg.name, known, f"parameters of `{spec.name}`") if known else [
-                f"`{spec.name}` takes no parameters"
-            ]
-            ctx.error("FC104", f"`{spec.name}` has no parameter `{arg.name}`", arg.name_span or arg.span, hints)
+            hints = (
+                suggestion_hints(arg.name, known, f"parameters of `{spec.name}`")
+                if known
+                else [f"`{spec.name}` takes no parameters"]
+            )
+            ctx.error(
+                "FC104",
+                f"`{spec.name}` has no parameter `{arg.name}`",
+                arg.name_span or arg.span,
+                hints,
+            )
             ok = False
             continue
         data[arg.name] = python_value(arg.value)

@@ -46,10 +46,14 @@ class Context:
     infos: dict[int, StageInfo] = field(default_factory=dict)
     failed: set[int] = field(default_factory=set)
 
-    def error(self, code: str, reason: str, span: Span | None, hints: list[str] | None = None) -> None:
+    def error(
+        self, code: str, reason: str, span: Span | None, hints: list[str] | None = None
+    ) -> None:
         self.diagnostics.append(Diagnostic(code, reason, span, tuple(hints or ())))
 
-    def warn(self, code: str, reason: str, span: Span | None, hints: list[str] | None = None) -> None:
+    def warn(
+        self, code: str, reason: str, span: Span | None, hints: list[str] | None = None
+    ) -> None:
         self.diagnostics.append(Diagnostic(code, reason, span, tuple(hints or ()), "warning"))
 
     @property

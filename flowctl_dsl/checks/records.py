@@ -42,7 +42,9 @@ def run(ctx: Context) -> None:
     p = ctx.pipeline
     spec = ctx.specs.get(id(p.source))
     flow = Flow(LEDGER_CLOSE_META if spec else None, None, p.source.name)
-    ctx.infos[id(p.source)] = flow.info(p.source.name, spec=spec, params=ctx.params.get(id(p.source)))
+    ctx.infos[id(p.source)] = flow.info(
+        p.source.name, spec=spec, params=ctx.params.get(id(p.source))
+    )
     for stage in p.stages:
         ctx.infos[id(stage)] = step(ctx, flow, stage)
 
@@ -73,7 +75,9 @@ def step(ctx: Context, flow: Flow, stage: ir.Stage) -> StageInfo:
         case ir.Limit():
             if stage.count < 1:
                 ctx.error("FC210", "`limit` needs a count of at least 1", stage.span)
-            notes.append(f"keeps the first {stage.count} records in key order ({', '.join(flow.key) or 'record content'})")
+            notes.append(
+                f"keeps the first {stage.count} records in key order ({', '.join(flow.key) or 'record content'})"
+            )
     return flow.info(label, notes=notes)
 
 
@@ -84,7 +88,11 @@ def process(ctx: Context, flow: Flow, stage: ir.Process) -> StageInfo:
         flow.record_type, flow.schema, flow.producer = None, None, stage.name
         return flow.info(stage.name)
     if flow.record_type is not None and spec.input_type != flow.record_type:
-        got = "raw LedgerCloseMeta" if flow.record_type == LEDGER_CLOSE_META else f"`{flow.record_type}` records"
+        got = (
+            "raw LedgerCloseMeta"
+            if flow.record_type == LEDGER_CLOSE_META
+            else f"`{flow.record_type}` records"
+        )
         ctx.error(
             "FC201",
             f"`{spec.name}` reads {spec.input_type}, but it gets {got} from `{flow.producer}`",
@@ -109,7 +117,9 @@ def filter_stage(ctx: Context, flow: Flow, stage: ir.Filter, notes: list[str]) -
                 [f"name the field: `filter <field> {expr.op} …`", f"fields: {fields}"],
             )
             return
-        notes.append(f"`filter {expr.op} …` compares `{flow.primary}`, the primary field of {flow.record_type} records")
+        notes.append(
+            f"`filter {expr.op} …` compares `{flow.primary}`, the primary field of {flow.record_type} records"
+        )
         expr = expr.model_copy(update={"left": ir.FieldRef(path=[flow.primary], span=stage.span)})
     kind = type_of(ctx, flow, expr)
     if kind is not None and kind != "bool":

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -47,7 +47,7 @@ def literal(v: ir.Value) -> Any:
 
 def timestamp(text: str) -> datetime:
     moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def get_path(path: list[str]) -> Fn:
@@ -93,7 +93,9 @@ class Compiler:
             case ir.FieldRef():
                 return get_path(e.path)
             case ir.Compare():
-                return self.compare(e.op, self.operand(e.left, e.right), self.operand(e.right, e.left))
+                return self.compare(
+                    e.op, self.operand(e.left, e.right), self.operand(e.right, e.left)
+                )
             case ir.InList():
                 left = self.compile(e.left)
                 items = [self.operand(i, e.left) for i in e.items]
@@ -148,7 +150,11 @@ class Compiler:
                     return None
                 if not isinstance(a, float) and not isinstance(b, float):
                     a, b = Decimal(a), Decimal(b)
-            elif isinstance(a, Decimal) != isinstance(b, Decimal) and not isinstance(a, float) and not isinstance(b, float):
+            elif (
+                isinstance(a, Decimal) != isinstance(b, Decimal)
+                and not isinstance(a, float)
+                and not isinstance(b, float)
+            ):
                 a, b = Decimal(a), Decimal(b)
             try:
                 return fn(a, b)

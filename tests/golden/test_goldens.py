@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from flowctl_dsl import ast, ir
-from flowctl_dsl.parse import parse
 from flowctl_dsl.driver import Input, checked, load
 from flowctl_dsl.errors import FlowctlError
+from flowctl_dsl.parse import parse
 from flowctl_dsl.printer import print_pipeline
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
@@ -44,9 +44,15 @@ def test_pipeline_goldens(path: Path, update_goldens: bool) -> None:
     other = "pipe" if form == "key" else "key"
     fmt = print_pipeline(kept, form, default_name=inp.default_name)
     compare(path.with_suffix(".fmt.flow"), fmt, update_goldens)
-    compare(path.with_suffix(f".{other}.flow"), print_pipeline(kept, other, default_name=inp.default_name), update_goldens)
+    compare(
+        path.with_suffix(f".{other}.flow"),
+        print_pipeline(kept, other, default_name=inp.default_name),
+        update_goldens,
+    )
     # fmt is idempotent on its own output
-    again = load(Input(inp.source.__class__(inp.source.name, fmt), inp.default_name), env=ENV, keep_env=True)
+    again = load(
+        Input(inp.source.__class__(inp.source.name, fmt), inp.default_name), env=ENV, keep_env=True
+    )
     assert print_pipeline(again, form, default_name=inp.default_name) == fmt
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -32,8 +32,9 @@ def oracle(lake: Path, seq: int) -> dict[str, object]:
         ops += len(inner.results or [])
     return {
         "sequence": header.ledger_seq.uint32,
-        "closed_at": datetime.fromtimestamp(header.scp_value.close_time.time_point.uint64, timezone.utc)
-        .strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "closed_at": datetime.fromtimestamp(
+            header.scp_value.close_time.time_point.uint64, UTC
+        ).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "transaction_count": len(txs),
     }
 
@@ -44,7 +45,9 @@ def run_lines(args: list[str], capsys: pytest.CaptureFixture[str]) -> list[dict[
     return [json.loads(line) for line in out.splitlines() if line.strip()]
 
 
-def test_latest_ledger_prints_three_ledgers_matching_the_xdr(lake: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_latest_ledger_prints_three_ledgers_matching_the_xdr(
+    lake: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     text = f'source datastore("{lake}", network=testnet, ledgers=997..999) | latest_ledger | stdout'
     rows = run_lines(["run", "-q", "-e", text], capsys)
     assert [r["sequence"] for r in rows] == [997, 998, 999]
@@ -53,7 +56,10 @@ def test_latest_ledger_prints_three_ledgers_matching_the_xdr(lake: Path, capsys:
         assert row["closed_at"] == expected["closed_at"]
         assert row["transaction_count"] == expected["transaction_count"]
     # operation counts and success counts as PROVENANCE.md lists them
-    assert [(r["transaction_count"], r["successful_transaction_count"], r["operation_count"]) for r in rows] == [
+    assert [
+        (r["transaction_count"], r["successful_transaction_count"], r["operation_count"])
+        for r in rows
+    ] == [
         (7, 4, 10),
         (7, 2, 14),
         (3, 3, 7),
@@ -71,7 +77,9 @@ def test_flat_lake_via_file_url_and_filters(lake: Path, capsys: pytest.CaptureFi
     assert all(len(str(r["transaction_hash"])) == 64 for r in rows)
 
 
-def test_jsonl_output_derive_and_limit(lake: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_jsonl_output_derive_and_limit(
+    lake: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     out = tmp_path / "ops" / "ops.jsonl"
     text = (
         f'datastore("{lake}") | operations | derive next_ledger = ledger_sequence + 1 '
@@ -95,9 +103,13 @@ def test_set_overrides_a_source_parameter(lake: Path, capsys: pytest.CaptureFixt
     assert rows == [{"sequence": 998}]
 
 
-def test_env_interpolation_in_a_file(lake: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_env_interpolation_in_a_file(
+    lake: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     flow = tmp_path / "p.flow"
-    flow.write_text("source: datastore(\"${LAKE}\", ledgers=${RANGE:-999..999})\nprocess:\n  - ledgers\n  - select sequence\nsave_to: stdout\n")
+    flow.write_text(
+        'source: datastore("${LAKE}", ledgers=${RANGE:-999..999})\nprocess:\n  - ledgers\n  - select sequence\nsave_to: stdout\n'
+    )
     monkeypatch.setenv("LAKE", str(lake))
     rows = run_lines(["run", "-q", str(flow)], capsys)
     assert rows == [{"sequence": 999}]
@@ -112,12 +124,21 @@ def test_missing_ledger_is_one_clean_error(lake: Path, capsys: pytest.CaptureFix
     assert "FC401" in err and "995" in err and "Traceback" not in err
 
 
-def test_compile_writes_artifacts(lake: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_compile_writes_artifacts(
+    lake: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     text = f'datastore("{lake}", ledgers=997..999) | payments | filter amount > 1 | stdout'
     out = tmp_path / "target"
     assert main(["compile", "-e", text, "--runner=direct", "-o", str(out)]) == 0
     names = {p.name for p in out.iterdir()}
-    assert {"ir.json", "plan.json", "pipeline.pb", "beam_graph.txt", "options.json", "manifest.json"} <= names
+    assert {
+        "ir.json",
+        "plan.json",
+        "pipeline.pb",
+        "beam_graph.txt",
+        "options.json",
+        "manifest.json",
+    } <= names
     plan = json.loads((out / "plan.json").read_text())
     assert [s["kind"] for s in plan["stages"]] == ["processor", "filter"]
     assert plan["stages"][1]["expr"]["left"]["path"] == ["amount"]
@@ -137,7 +158,9 @@ def test_explain_names_the_primary_field_and_guarantee(capsys: pytest.CaptureFix
     assert "Test SDF Network ; September 2015" in out
 
 
-def test_check_accepts_the_readme_examples_without_network(capsys: pytest.CaptureFixture[str]) -> None:
+def test_check_accepts_the_readme_examples_without_network(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     assert main(["check", "-e", "mainnet | latest_ledger | stdout"]) == 0
     text = (
         'source datastore("file:///data/lake", network=testnet, ledgers=997..999)\n'
@@ -157,7 +180,9 @@ def test_fmt_check_and_conversion(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert main(["fmt", "--check", str(flow)]) == 0
     capsys.readouterr()
     assert main(["fmt", "--to", "key", str(flow)]) == 0
-    assert capsys.readouterr().out == "source: mainnet\nprocess:\n  - latest_ledger\nsave_to: stdout\n"
+    assert (
+        capsys.readouterr().out == "source: mainnet\nprocess:\n  - latest_ledger\nsave_to: stdout\n"
+    )
 
 
 def test_list_describe_version(capsys: pytest.CaptureFixture[str]) -> None:

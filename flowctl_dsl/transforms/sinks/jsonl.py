@@ -12,7 +12,9 @@ from flowctl_dsl.transforms.records import Record, sort_key, to_json
 from flowctl_dsl.transforms.sinks.files import local_path, write_lines_atomically
 
 
-def write_file(records: list[Record], path: str, key_fields: tuple[str, ...], compress: bool) -> int:
+def write_file(
+    records: list[Record], path: str, key_fields: tuple[str, ...], compress: bool
+) -> int:
     ordered = sorted(records, key=sort_key(key_fields))
     return write_lines_atomically(local_path(path), (to_json(r) for r in ordered), compress)
 

@@ -41,4 +41,6 @@ def build_localnet(params: LocalnetParams, ctx: BuildContext) -> beam.PTransform
     end = params.ledgers.end
     if end is None:
         raise ValueError("localnet needs a closed range, e.g. ledgers=2..101")
-    return GenerateLocalnet((params.ledgers.start, end), seed=params.seed, txs_per_ledger=params.txs_per_ledger)
+    return GenerateLocalnet(
+        (params.ledgers.start, end), seed=params.seed, txs_per_ledger=params.txs_per_ledger
+    )

@@ -14,17 +14,27 @@ LAKE = '"/nonexistent/lake"'
 BAD: list[tuple[str, str, str, str]] = [
     ("mainnet | | stdout", "FC001", "1:11", "unexpected `|`"),
     ("mainnet | filter amount = 1 | stdout", "FC001", "1:25", "=="),
-    ('mainnet | payments | filter asset_code == "USDC | stdout', "FC003", "1:43", "unterminated string"),
+    (
+        'mainnet | payments | filter asset_code == "USDC | stdout',
+        "FC003",
+        "1:43",
+        "unterminated string",
+    ),
     ("mainnet | payments | filter amount >", "FC004", "1:37", "ends too early"),
     ("mainnet | payments | filter amount > 5 && successful | stdout", "FC002", "1:40", "`and`"),
     ("   \n# only a comment\n", "FC005", "1:1", "empty"),
     ("mainnet(ledgers=${NOPE_UNSET_VAR}) | ledgers | stdout", "FC006", "1:17", "NOPE_UNSET_VAR"),
     ("source: mainnet\nsource: testnet\nsave_to: stdout", "FC008", "2:1", "given twice"),
-    ("source: mainnet\nproces: [ledgers]\nsave_to: stdout", "FC009", "2:1", "did you mean `process`"),
+    (
+        "source: mainnet\nproces: [ledgers]\nsave_to: stdout",
+        "FC009",
+        "2:1",
+        "did you mean `process`",
+    ),
     ("process: [ledgers]\nsave_to: stdout", "FC010", "1:1", "no `source`"),
     ("mainet | ledgers | stdout", "FC101", "1:1", "did you mean `mainnet`"),
     ("mainnet | paymnts | stdout", "FC102", "1:11", "did you mean `payments`"),
-    ("mainnet | payments | save_to jsonnl(\"x\")", "FC103", "1:30", "did you mean `jsonl`"),
+    ('mainnet | payments | save_to jsonnl("x")', "FC103", "1:30", "did you mean `jsonl`"),
     ("mainnet(ledger=1..2) | ledgers | stdout", "FC104", "1:9", "did you mean `ledgers`"),
     ('mainnet(ledgers="soon") | ledgers | stdout', "FC105", "1:17", "ledgers"),
     ("mainnet(ledgers=20..10) | ledgers | stdout", "FC105", "1:17", "before it starts"),
@@ -38,10 +48,20 @@ BAD: list[tuple[str, str, str, str]] = [
     ("mainnet | payments | filter amout > 5 | stdout", "FC202", "1:29", "did you mean `amount`"),
     ('mainnet | payments | filter amount > "big" | stdout', "FC203", "1:29", "cannot compare"),
     ("mainnet | payments | filter successful < true | stdout", "FC203", "1:29", "cannot compare"),
-    ('mainnet | ledgers | filter closed_at > "yesterday" | stdout', "FC203", "1:40", "not a timestamp"),
+    (
+        'mainnet | ledgers | filter closed_at > "yesterday" | stdout',
+        "FC203",
+        "1:40",
+        "not a timestamp",
+    ),
     ("mainnet | payments", "FC204", "1:19", "no sink"),
     ("mainnet | stdout | ledgers", "FC205", "1:20", "nothing can follow"),
-    ("mainnet | ledgers | select closed_at | filter > 5 | stdout", "FC206", "1:40", "primary field"),
+    (
+        "mainnet | ledgers | select closed_at | filter > 5 | stdout",
+        "FC206",
+        "1:40",
+        "primary field",
+    ),
     ("mainnet | payments | filter amount + 1 | stdout", "FC207", "1:29", "needs a condition"),
     ("mainnet | payments | filter amount and successful | stdout", "FC207", "1:29", "both sides"),
     ("mainnet | ledgers | select sequence, sequence | stdout", "FC208", "1:38", "selected twice"),
@@ -49,11 +69,18 @@ BAD: list[tuple[str, str, str, str]] = [
     ("mainnet | ledgers | limit 0 | stdout", "FC210", "1:21", "at least 1"),
     ("payments | ledgers | stdout", "FC211", "1:1", "is a processor, not a source"),
     ("mainnet | ledgers | mainnet | stdout", "FC211", "1:21", "is a source, not a processor"),
-    ('mainnet | payments | filter asset_code + 1 > 2 | stdout', "FC203", "1:29", "cannot apply `+`"),
+    (
+        "mainnet | payments | filter asset_code + 1 > 2 | stdout",
+        "FC203",
+        "1:29",
+        "cannot apply `+`",
+    ),
 ]
 
 
-@pytest.mark.parametrize(("text", "code", "where", "phrase"), BAD, ids=[f"{c}-{i}" for i, (_, c, _, _) in enumerate(BAD)])
+@pytest.mark.parametrize(
+    ("text", "code", "where", "phrase"), BAD, ids=[f"{c}-{i}" for i, (_, c, _, _) in enumerate(BAD)]
+)
 def test_bad_pipeline_is_reported_with_location(
     text: str, code: str, where: str, phrase: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -72,7 +99,7 @@ def test_distinct_bad_pipelines_cover_many_codes() -> None:
 
 
 def test_all_errors_in_a_file_are_reported_at_once(capsys: pytest.CaptureFixture[str]) -> None:
-    text = "mainet | paymnts | filter amout > 5 | save_to jsonnl(\"x\")"
+    text = 'mainet | paymnts | filter amout > 5 | save_to jsonnl("x")'
     assert main(["check", "-e", text]) == 1
     err = capsys.readouterr().err
     for code in ("FC101", "FC102", "FC103"):

@@ -13,13 +13,29 @@ from flowctl_dsl.lower import lower
 from flowctl_dsl.parse import parse
 from flowctl_dsl.printer import print_pipeline
 
-KEYWORDS = {"filter", "select", "derive", "limit", "source", "save_to", "and", "or", "not", "in", "true", "false", "null"}
+KEYWORDS = {
+    "filter",
+    "select",
+    "derive",
+    "limit",
+    "source",
+    "save_to",
+    "and",
+    "or",
+    "not",
+    "in",
+    "true",
+    "false",
+    "null",
+}
 CAT = catalog()
 
 names = st.from_regex(r"[a-z_][a-z0-9_]{0,8}", fullmatch=True).filter(lambda n: n not in KEYWORDS)
 texts = st.text(st.characters(blacklist_categories=("Cs",)), max_size=12)
 naturals = st.integers(min_value=0, max_value=10**12)
-decimals = st.decimals(allow_nan=False, allow_infinity=False, places=3, min_value=-(10**6), max_value=10**6)
+decimals = st.decimals(
+    allow_nan=False, allow_infinity=False, places=3, min_value=-(10**6), max_value=10**6
+)
 
 
 def scalar_values() -> st.SearchStrategy[ir.Value]:
@@ -47,7 +63,9 @@ values = st.recursive(
 )
 
 args = st.lists(st.tuples(st.none() | names, values), max_size=3).map(
-    lambda items: [ir.Arg(name=n, value=v) for n, v in sorted(items, key=lambda t: t[0] is not None)]
+    lambda items: [
+        ir.Arg(name=n, value=v) for n, v in sorted(items, key=lambda t: t[0] is not None)
+    ]
 )
 
 consts = st.one_of(
@@ -82,7 +100,9 @@ def extend(inner: st.SearchStrategy[ir.Expr]) -> st.SearchStrategy[ir.Expr]:
 exprs = st.recursive(consts | fields, extend, max_leaves=8)
 
 stages = st.one_of(
-    st.tuples(st.sampled_from(CAT.names("processor")), args).map(lambda t: ir.Process(name=t[0], args=t[1])),
+    st.tuples(st.sampled_from(CAT.names("processor")), args).map(
+        lambda t: ir.Process(name=t[0], args=t[1])
+    ),
     exprs.map(lambda e: ir.Filter(expr=e)),
     st.tuples(st.sampled_from(["==", "!=", "<", "<=", ">", ">="]), exprs).map(
         lambda t: ir.Filter(expr=ir.Compare(op=t[0], left=ir.FieldRef(path=[]), right=t[1]))
@@ -93,12 +113,16 @@ stages = st.one_of(
     ),
     st.integers(0, 10**6).map(lambda n: ir.Limit(count=n)),
 )
-sinks = st.tuples(st.sampled_from(CAT.names("sink")), args).map(lambda t: ir.Sink(name=t[0], args=t[1]))
+sinks = st.tuples(st.sampled_from(CAT.names("sink")), args).map(
+    lambda t: ir.Sink(name=t[0], args=t[1])
+)
 
 pipelines = st.builds(
     ir.Pipeline,
     name=names,
-    source=st.tuples(st.sampled_from(CAT.names("source")), args).map(lambda t: ir.Source(name=t[0], args=t[1])),
+    source=st.tuples(st.sampled_from(CAT.names("source")), args).map(
+        lambda t: ir.Source(name=t[0], args=t[1])
+    ),
     stages=st.lists(stages, max_size=5),
     sinks=st.lists(sinks, min_size=1, max_size=3),
 )
