@@ -4,7 +4,8 @@ Claims come from the results of manage buy/sell offer, create passive sell offer
 payments (``ClaimAtom`` V0, order book and liquidity pool). The *seller* is the owner of the
 claimed offer (or the pool, ``L…``); the *buyer* is the operation's source account. ``base`` is
 the asset the seller sold (the buyer received), ``counter`` the asset the seller received;
-``price`` is counter per base.
+``price`` is counter per base. Claims with both amounts zero (offers core removed while crossing,
+without a fill) are skipped, as Horizon does; ``trade_index`` keeps the claim's position.
 """
 
 from __future__ import annotations
@@ -117,6 +118,8 @@ def _tx_records(ledger: LedgerView, tx: TxView) -> Iterator[dict[str, Any]]:
         buyer = operation_source(tx, op).account
         for n, atom in enumerate(atoms):
             c = claim(atom)
+            if c.amount_sold == 0 and c.amount_bought == 0:
+                continue  # an offer core garbage-collected, not a fill (as Horizon)
             price = (
                 float(Decimal(c.amount_bought) / Decimal(c.amount_sold)) if c.amount_sold else None
             )
