@@ -80,6 +80,7 @@ class PlannedTx:
         if isinstance(env, FeeBumpTransactionEnvelope):
             inner = env.transaction.inner_transaction_envelope
             tx = inner.transaction.to_xdr_object()
+            assert isinstance(tx, sx.Transaction)
             fee_source = muxed_to_account(env.transaction.fee_source.to_xdr_object())
             return cls(
                 env.to_xdr_object(),
@@ -91,6 +92,7 @@ class PlannedTx:
                 soroban,
             )
         tx = env.transaction.to_xdr_object()
+        assert isinstance(tx, sx.Transaction)
         source = muxed_to_account(tx.source_account)
         return cls(env.to_xdr_object(), env.hash(), tx, source, source, None, soroban)
 

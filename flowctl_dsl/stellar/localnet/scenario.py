@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from fractions import Fraction
 from functools import cached_property
 
@@ -266,11 +266,11 @@ class Scenario:
         state: LedgerState,
         kp: Keypair,
         seq: int,
-        ops: list[tuple[str, tuple[object, ...]]],
+        ops: Sequence[tuple[str, tuple[object, ...]]],
         size: int = 100,
     ) -> list[PlannedTx]:
         """``(builder method, args)`` ops from ``kp`` in txs of at most ``size`` ops, in sequence."""
-        out = []
+        out: list[PlannedTx] = []
         for i in range(0, len(ops), size):
             b = self._builder(state, kp, seq, offset=len(out))
             for method, args in ops[i : i + size]:

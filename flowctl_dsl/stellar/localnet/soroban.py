@@ -35,12 +35,18 @@ TTL_LEDGERS = 2_073_600
 _VOID = sx.SCVal(type=sx.SCValType.SCV_VOID)
 
 
+def _sc_address(contract_id: bytes) -> sx.SCAddress:
+    address = ev.contract_address(contract_id).address
+    assert address is not None
+    return address
+
+
 @cache
 def _instance_key(contract_id: bytes) -> sx.LedgerKey:
     return sx.LedgerKey(
         type=sx.LedgerEntryType.CONTRACT_DATA,
         contract_data=sx.LedgerKeyContractData(
-            contract=ev.contract_address(contract_id).address,
+            contract=_sc_address(contract_id),
             key=sx.SCVal(type=sx.SCValType.SCV_LEDGER_KEY_CONTRACT_INSTANCE),
             durability=sx.ContractDataDurability.PERSISTENT,
         ),
@@ -151,7 +157,9 @@ def _success(ctx: OpContext, value: sx.SCVal) -> tuple[sx.OperationResult, sx.SC
 
 def _address_of(value: sx.SCVal) -> str:
     assert value.address is not None and value.address.account_id is not None
-    return StrKey.encode_ed25519_public_key(value.address.account_id.account_id.ed25519.uint256)
+    key = value.address.account_id.account_id.ed25519
+    assert key is not None
+    return StrKey.encode_ed25519_public_key(key.uint256)
 
 
 def _i128(value: sx.SCVal) -> int:
@@ -275,7 +283,7 @@ def call_sac(
     holders = [a for a in args if isinstance(a, str)]
     touched = [_balance_key(a, asset) for a in holders if a != issuer_of(asset)]
     invocation = sx.InvokeContractArgs(
-        contract_address=ev.contract_address(cid).address,
+        contract_address=_sc_address(cid),
         function_name=sx.SCSymbol(fn.encode()),
         args=values,
     )
