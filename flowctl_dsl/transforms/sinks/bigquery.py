@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import dataclasses
 import datetime as dt
 import os
 import secrets
@@ -82,6 +83,12 @@ class BqTable:
     def project(self) -> str | None:
         parts = self.table_id.split(".")
         return parts[0] if len(parts) == 3 else None
+
+    def qualified(self, project: str) -> BqTable:
+        """This table with ``project`` filled in when the id names only ``dataset.table``."""
+        if self.project is not None:
+            return self
+        return dataclasses.replace(self, table_id=f"{project}.{self.table_id}")
 
     def staging_id(self, token: str) -> str:
         return f"{self.table_id}__flowctl_stage_{token}"
@@ -222,6 +229,7 @@ def load_and_merge(
         if count == 0:
             return 0
         client = _guard(table, lambda: client_factory(table))
+        table = table.qualified(client.project)
         token = secrets.token_hex(6)
         staging = table.staging_id(token)
         _guard(table, lambda: client.create_table(table_resource(table), exists_ok=True))
@@ -278,6 +286,7 @@ class StreamFn(beam.DoFn):
 
     def setup(self) -> None:
         self.client = _guard(self.table, lambda: self.client_factory(self.table))
+        self.table = self.table.qualified(self.client.project)
         _guard(
             self.table, lambda: self.client.create_table(table_resource(self.table), exists_ok=True)
         )
