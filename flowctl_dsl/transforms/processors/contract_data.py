@@ -1,3 +1,6 @@
+# mypy: disable-error-code="union-attr"
+# (stellar-sdk models each XDR union arm as an Optional attribute; arms are read after checking
+# the discriminant, so the None case cannot occur.)
 """``contract_data``: one record per change of a ``CONTRACT_DATA`` ledger entry.
 
 Changes are paired (``created``, ``updated``, ``removed``, ``restored``; the ``state`` before an

@@ -1,3 +1,6 @@
+# mypy: disable-error-code="union-attr"
+# (stellar-sdk models each XDR union arm as an Optional attribute; arms are read after checking
+# the discriminant, so the None case cannot occur.)
 """``contract_events``: one record per Soroban contract event.
 
 Sources per ``TransactionMeta`` version: v3 ``sorobanMeta.events`` (attributed to the single

@@ -1,3 +1,6 @@
+# mypy: disable-error-code="union-attr"
+# (stellar-sdk models each XDR union arm as an Optional attribute; arms are read after checking
+# the discriminant, so the None case cannot occur.)
 """``contract_invocations``: one record per ``invoke_host_function`` operation.
 
 ``function_type`` is ``invoke_contract``, ``create_contract``, ``create_contract_v2`` or
@@ -88,7 +91,7 @@ def _call(fn: sx.HostFunction, passphrase: str) -> dict[str, Any]:
         args = create.constructor_args if kind == 3 else None
     elif kind == 2:
         out["executable"] = "wasm"
-        out["wasm_hash"] = hashlib.sha256(fn.wasm).hexdigest()
+        out["wasm_hash"] = hashlib.sha256(fn.wasm or b"").hexdigest()
     if args is not None:
         out["args"] = dumps([to_json(a) for a in args])
         out["args_xdr"] = [xdr_b64(a) for a in args]

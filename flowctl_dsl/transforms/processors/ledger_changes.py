@@ -1,3 +1,6 @@
+# mypy: disable-error-code="union-attr"
+# (stellar-sdk models each XDR union arm as an Optional attribute; arms are read after checking
+# the discriminant, so the None case cannot occur.)
 """``ledger_changes``: one record per ``LedgerEntryChange`` of a ledger.
 
 Covers the fee processing, the transaction-level changes before/after, every operation's changes,
@@ -257,7 +260,12 @@ def _record(
 ) -> dict[str, Any]:
     kind = change.type.value
     entry = _entry(change)
-    key = change.removed if kind == REMOVED else ledger_key(entry.data)
+    if kind == REMOVED:
+        assert change.removed is not None
+        key = change.removed
+    else:
+        assert entry is not None
+        key = ledger_key(entry.data)
     ids = key_ids(key)
     return {
         "ledger_sequence": ledger.sequence,

@@ -1,3 +1,6 @@
+# mypy: disable-error-code="union-attr"
+# (stellar-sdk models each XDR union arm as an Optional attribute; arms are read after checking
+# the discriminant, so the None case cannot occur.)
 """Soroban ``SCVal`` → JSON-able Python values, and Soroban address strkeys.
 
 The mapping (stable, documented because it is the content of every ``topics``/``data``/``args``
@@ -39,14 +42,15 @@ def pool_strkey(raw: bytes) -> str:
     return StrKey.encode_liquidity_pool(raw)
 
 
-def claimable_balance_strkey(balance_id: sx.ClaimableBalanceID) -> str:
+def claimable_balance_strkey(balance_id: sx.ClaimableBalanceID | None) -> str:
     """``B…`` strkey of a claimable balance id (version byte 0 + 32-byte hash)."""
-    assert balance_id.v0 is not None
+    assert balance_id is not None and balance_id.v0 is not None
     return StrKey.encode_claimable_balance(bytes([balance_id.type.value]) + balance_id.v0.hash)
 
 
-def address_strkey(address: sx.SCAddress) -> str:
+def address_strkey(address: sx.SCAddress | None) -> str:
     """Strkey of any ``SCAddress`` (account, contract, muxed account, claimable balance, pool)."""
+    assert address is not None
     kind = address.type.value
     if kind == 0:
         assert address.account_id is not None
@@ -71,14 +75,16 @@ def address_strkey(address: sx.SCAddress) -> str:
     raise ValueError(f"unknown SCAddress type {kind}")
 
 
-def int128(parts: sx.Int128Parts | sx.UInt128Parts) -> int:
+def int128(parts: sx.Int128Parts | sx.UInt128Parts | None) -> int:
     """The integer value of (signed or unsigned) 128-bit parts."""
+    assert parts is not None
     hi = parts.hi.int64 if isinstance(parts, sx.Int128Parts) else parts.hi.uint64
     return (hi << 64) | parts.lo.uint64
 
 
-def int256(parts: sx.Int256Parts | sx.UInt256Parts) -> int:
+def int256(parts: sx.Int256Parts | sx.UInt256Parts | None) -> int:
     """The integer value of (signed or unsigned) 256-bit parts."""
+    assert parts is not None
     hi_hi = parts.hi_hi.int64 if isinstance(parts, sx.Int256Parts) else parts.hi_hi.uint64
     return (
         (hi_hi << 192)
@@ -166,14 +172,16 @@ def _map(entries: list[sx.SCMapEntry]) -> JSONValue:
     return [[to_json(e.key), to_json(e.val)] for e in entries]
 
 
-def _error(error: sx.SCError) -> JSONValue:
+def _error(error: sx.SCError | None) -> JSONValue:
+    assert error is not None
     kind = error.type.name.removeprefix("SCE_").lower()
     if error.type.value == 0:
         return {"error": kind, "code": error.contract_code.uint32}
     return {"error": kind, "code": error.code.name.removeprefix("SCEC_").lower()}
 
 
-def _instance(instance: sx.SCContractInstance) -> JSONValue:
+def _instance(instance: sx.SCContractInstance | None) -> JSONValue:
+    assert instance is not None
     exe = instance.executable
     if exe.type.value == 0:
         executable = f"wasm:{exe.wasm_hash.hash.hex()}"

@@ -1,3 +1,6 @@
+# mypy: disable-error-code="union-attr"
+# (stellar-sdk models each XDR union arm as an Optional attribute; arms are read after checking
+# the discriminant, so the None case cannot occur.)
 """``token_transfers``: one unified stream of transfer, mint, burn, clawback and fee events.
 
 Semantics follow stellar/go's token-transfer processor (``processors/token_transfer``; SEP-41
@@ -282,17 +285,18 @@ class _Tx:
         src = _address(operation_source(self.tx, op))
         tr = operation_result_tr(self.tx, i)
         if kind == 0:  # create account
-            o = body.create_account_op
-            dest = account_id(o.destination)
-            return [self.move(i, NATIVE_ASSET, src, dest, o.starting_balance.int64, True)]
+            create = body.create_account_op
+            dest = account_id(create.destination)
+            return [self.move(i, NATIVE_ASSET, src, dest, create.starting_balance.int64, True)]
         if kind == 1:  # payment
-            o = body.payment_op
-            dest = _address(muxed_account(o.destination))
-            return [self.move(i, o.asset, src, dest, o.amount.int64, True)]
+            pay = body.payment_op
+            dest = _address(muxed_account(pay.destination))
+            return [self.move(i, pay.asset, src, dest, pay.amount.int64, True)]
         if kind == 8:  # account merge
             res = tr.account_merge_result if tr else None
             if res is None or res.source_account_balance is None:
                 return []
+            assert body.destination is not None
             dest = _address(muxed_account(body.destination))
             amount = res.source_account_balance.int64
             return [self.move(i, NATIVE_ASSET, src, dest, amount, True)]
@@ -308,18 +312,18 @@ class _Tx:
         if kind in TRADING_OPS:
             return self.trade_events(i, kind, op, src, tr)
         if kind == 14:  # create claimable balance
-            o = body.create_claimable_balance_op
+            cb = body.create_claimable_balance_op
             balance = claimable_balance_strkey(tr.create_claimable_balance_result.balance_id)
-            return [self.move(i, o.asset, src, balance, o.amount.int64, False)]
+            return [self.move(i, cb.asset, src, balance, cb.amount.int64, False)]
         if kind == 15:  # claim claimable balance
             entry = self._removed_balance(i)
             balance = claimable_balance_strkey(body.claim_claimable_balance_op.balance_id)
             return [self.move(i, entry.asset, balance, src, entry.amount.int64, True)]
         if kind == 19:  # clawback
-            o = body.clawback_op
-            holder = muxed_account(o.from_).account
-            contract = asset_contract_id(o.asset, self.passphrase)
-            return [Event(CLAWBACK, i, holder, None, o.amount.int64, o.asset, contract)]
+            claw = body.clawback_op
+            holder = muxed_account(claw.from_).account
+            contract = asset_contract_id(claw.asset, self.passphrase)
+            return [Event(CLAWBACK, i, holder, None, claw.amount.int64, claw.asset, contract)]
         if kind == 20:  # clawback claimable balance
             entry = self._removed_balance(i)
             balance = claimable_balance_strkey(body.clawback_claimable_balance_op.balance_id)
@@ -348,14 +352,14 @@ class _Tx:
             out.append(self.move(i, c.asset_sold, c.seller, buyer, c.amount_sold, False))
             out.append(self.move(i, c.asset_bought, buyer, c.seller, c.amount_bought, False))
         if kind == 13:  # path payment strict send: final delivery
-            o = op.body.path_payment_strict_send_op
+            send = op.body.path_payment_strict_send_op
             amount = tr.path_payment_strict_send_result.success.last.amount.int64
-            dest = _address(muxed_account(o.destination))
-            out.append(self.move(i, o.dest_asset, src, dest, amount, True))
+            dest = _address(muxed_account(send.destination))
+            out.append(self.move(i, send.dest_asset, src, dest, amount, True))
         elif kind == 2:  # path payment strict receive
-            o = op.body.path_payment_strict_receive_op
-            dest = _address(muxed_account(o.destination))
-            out.append(self.move(i, o.dest_asset, src, dest, o.dest_amount.int64, True))
+            receive = op.body.path_payment_strict_receive_op
+            dest = _address(muxed_account(receive.destination))
+            out.append(self.move(i, receive.dest_asset, src, dest, receive.dest_amount.int64, True))
         return out
 
     def _removed_balance(self, i: int) -> sx.ClaimableBalanceEntry:
@@ -368,6 +372,7 @@ class _Tx:
             raise ValueError(
                 f"tx {self.tx.hash} op {i}: expected 1 removed claimable balance, got {len(removed)}"
             )
+        assert removed[0] is not None
         return removed[0]
 
     def _pool_deltas(self, i: int) -> list[tuple[bytes, sx.Asset, sx.Asset, int, int]]:
@@ -521,6 +526,7 @@ class _Tx:
             if candidate is not None and asset_contract_id(candidate, self.passphrase) == contract:
                 asset = candidate
                 if version == 3 and fn == TRANSFER:
+                    assert from_ is not None and to is not None
                     moved = self.move(i, asset, from_, to, amount, False)
                     return moved._replace(contract_id=contract)
         return Event(kind, i, from_, to, amount, asset, contract, mux)

@@ -1,3 +1,6 @@
+# mypy: disable-error-code="union-attr"
+# (stellar-sdk models each XDR union arm as an Optional attribute; arms are read after checking
+# the discriminant, so the None case cannot occur.)
 """``trades``: one record per offer or liquidity-pool claim of a successful operation.
 
 Claims come from the results of manage buy/sell offer, create passive sell offer and both path
@@ -54,6 +57,7 @@ class Claim(NamedTuple):
 def claim(atom: sx.ClaimAtom) -> Claim:
     """Flatten any ``ClaimAtom`` version."""
     kind = atom.type.value
+    a: sx.ClaimOfferAtomV0 | sx.ClaimOfferAtom | sx.ClaimLiquidityAtom | None
     if kind == 0:
         a = atom.v0
         seller, offer, pool = ed25519(a.seller_ed25519.uint256), a.offer_id.int64, None
@@ -66,6 +70,7 @@ def claim(atom: sx.ClaimAtom) -> Claim:
         seller, offer = pool, None
     else:
         raise ValueError(f"unknown ClaimAtom type {kind}")
+    assert a is not None
     return Claim(
         seller,
         offer,
@@ -89,11 +94,11 @@ def claim_atoms(op_type: int, tr: sx.OperationResultTr | None) -> list[sx.ClaimA
         }[op_type]
         return res.success.offers_claimed if res is not None and res.success else []
     if op_type == PATH_PAYMENT_STRICT_RECEIVE:
-        res = tr.path_payment_strict_receive_result
-        return res.success.offers if res is not None and res.success else []
+        receive = tr.path_payment_strict_receive_result
+        return receive.success.offers if receive is not None and receive.success else []
     if op_type == PATH_PAYMENT_STRICT_SEND:
-        res = tr.path_payment_strict_send_result
-        return res.success.offers if res is not None and res.success else []
+        send = tr.path_payment_strict_send_result
+        return send.success.offers if send is not None and send.success else []
     return []
 
 
