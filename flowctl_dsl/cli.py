@@ -6,6 +6,7 @@ Exit codes: 0 ok; 1 invalid pipeline or failed run; 2 bad command-line usage; 3 
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import logging
 import os
@@ -20,6 +21,10 @@ from flowctl_dsl import __version__
 from flowctl_dsl.errors import FlowctlError
 
 OK, INVALID, USAGE, INTERNAL = 0, 1, 2, 3
+
+#: Modules that add commands: each has ``register(command)``, where ``command(name, fn, help)``
+#: returns the new subcommand's ``argparse`` parser and ``fn(args, parser) -> exit code``.
+COMMAND_MODULES: tuple[str, ...] = ()
 
 
 def add_input(p: argparse.ArgumentParser, with_sets: bool = True) -> None:
@@ -299,6 +304,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("debug", cmd_debug, "dump one compiler stage: ast, ir or plan")
     p.add_argument("stage", choices=["ast", "ir", "plan"])
     add_input(p)
+
+    for module in COMMAND_MODULES:
+        importlib.import_module(module).register(command)
 
     p = command("localnet", cmd_localnet, "generate a synthetic local network as a data lake")
     p.add_argument("action", choices=["generate"])

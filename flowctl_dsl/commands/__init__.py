@@ -1,0 +1,1 @@
+"""Extra CLI commands, one module each (see ``flowctl_dsl.cli.COMMAND_MODULES``)."""
