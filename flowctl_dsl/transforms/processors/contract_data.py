@@ -59,6 +59,13 @@ def sac_balance(key: sx.SCVal, val: sx.SCVal | None) -> tuple[str, int] | None:
     return owner, int128(amount.i128)
 
 
+def _variant(key: sx.SCVal) -> str | None:
+    """Name of a ``#[contracttype]`` unit enum variant (``Vec[Symbol]``) or a bare symbol."""
+    if key.type.value == 16 and key.vec and len(key.vec.sc_vec) == 1:
+        return symbol(key.vec.sc_vec[0])
+    return symbol(key)
+
+
 def sac_asset(val: sx.SCVal | None) -> str | None:
     """``native`` or ``CODE:ISSUER`` from a SAC instance's ``AssetInfo`` storage, else ``None``."""
     if val is None or val.type.value != 19 or val.instance is None:
@@ -67,7 +74,7 @@ def sac_asset(val: sx.SCVal | None) -> str | None:
     if instance.executable.type.value != 1:
         return None
     for entry in instance.storage.sc_map if instance.storage else []:
-        if symbol(entry.key) != "AssetInfo" or entry.val.type.value != 16 or not entry.val.vec:
+        if _variant(entry.key) != "AssetInfo" or entry.val.type.value != 16 or not entry.val.vec:
             continue
         parts = entry.val.vec.sc_vec
         if symbol(parts[0]) == "Native":

@@ -8,7 +8,9 @@ from collections import Counter, defaultdict
 from collections.abc import Callable
 
 import pytest
+from stellar_sdk import scval
 from stellar_sdk import xdr as sx
+from stellar_sdk.strkey import StrKey
 
 from flowctl_dsl.catalog.event_processors import LedgerChangesParams
 from flowctl_dsl.stellar.accounts import account_id
@@ -208,3 +210,49 @@ def test_ledger_changes_cover_every_change(
         or not relative.startswith("standalone")
         or {r["source"] for r in records} == {"upgrade"}
     )
+
+
+def test_sac_instance_asset_and_balance_layout() -> None:
+    issuer = "GA5ZSEJYB37JRC5AVCIA5MOP4RHTM335X2KGX3IHOJAPP5RE34K4KZVN"
+    info = scval.to_vec(
+        [
+            scval.to_symbol("AlphaNum4"),
+            scval.to_map(
+                {
+                    scval.to_symbol("asset_code"): scval.to_string("USDC"),
+                    scval.to_symbol("issuer"): scval.to_bytes(
+                        StrKey.decode_ed25519_public_key(issuer)
+                    ),
+                }
+            ),
+        ]
+    )
+    storage = sx.SCMap([sx.SCMapEntry(scval.to_vec([scval.to_symbol("AssetInfo")]), info)])
+    instance = sx.SCVal(
+        sx.SCValType.SCV_CONTRACT_INSTANCE,
+        instance=sx.SCContractInstance(
+            sx.ContractExecutable(sx.ContractExecutableType.CONTRACT_EXECUTABLE_STELLAR_ASSET),
+            storage,
+        ),
+    )
+    assert contract_data.sac_asset(instance) == f"USDC:{issuer}"
+    native = sx.SCMap(
+        [
+            sx.SCMapEntry(
+                scval.to_vec([scval.to_symbol("AssetInfo")]),
+                scval.to_vec([scval.to_symbol("Native")]),
+            )
+        ]
+    )
+    instance.instance.storage = native  # type: ignore[union-attr]
+    assert contract_data.sac_asset(instance) == "native"
+    key = scval.to_vec([scval.to_symbol("Balance"), scval.to_address(issuer)])
+    value = scval.to_map(
+        {
+            scval.to_symbol("amount"): scval.to_int128(-(2**100)),
+            scval.to_symbol("authorized"): scval.to_bool(True),
+            scval.to_symbol("clawback"): scval.to_bool(False),
+        }
+    )
+    assert contract_data.sac_balance(key, value) == (issuer, -(2**100))
+    assert contract_data.sac_balance(key, scval.to_int128(5)) is None
