@@ -2,6 +2,7 @@
 # A throwaway PostgreSQL for the sink tests, on 127.0.0.1 only.
 #
 #   eval "$(.ci/postgres.sh)"     # install if missing, start (or reuse), print the exports
+#   .ci/postgres.sh install       # only install (the pytest fixture then starts its own server)
 #   .ci/postgres.sh stop          # stop the server and delete its files
 #
 # Installs Debian's `postgresql` if no initdb is found, then runs a cluster in $STATE (default
@@ -46,9 +47,18 @@ print_env() {
   cat "$STATE/env"
 }
 
+action="${1:-start}"
+case "$action" in
+  start | install | stop) ;;
+  *)
+    say "usage: $0 [start|install|stop]"
+    exit 2
+    ;;
+esac
+
 bindir=$(find_bindir || true)
 
-if [[ "${1:-}" == "stop" ]]; then
+if [[ "$action" == "stop" ]]; then
   if [[ -n "$bindir" && -d "$STATE/data" ]]; then
     as_owner "$bindir/pg_ctl" -D "$STATE/data" -m fast stop >/dev/null 2>&1 || true
   fi
@@ -63,11 +73,16 @@ if [[ -z "$bindir" ]]; then
   export DEBIAN_FRONTEND=noninteractive
   "${SUDO[@]}" apt-get update -qq >&2
   "${SUDO[@]}" apt-get install -y -qq postgresql >&2
-  bindir=$(find_bindir)
+  bindir=$(find_bindir) || { say "no initdb even after installing postgresql"; exit 1; }
 fi
 
 if [[ $(id -u) -eq 0 ]] && ! id postgres >/dev/null 2>&1; then
   useradd --system --no-create-home --shell /usr/sbin/nologin postgres
+fi
+
+if [[ "$action" == "install" ]]; then
+  say "PostgreSQL binaries in $bindir"
+  exit 0
 fi
 
 if [[ -f "$STATE/env" ]] && as_owner "$bindir/pg_ctl" -D "$STATE/data" status >/dev/null 2>&1; then
