@@ -42,7 +42,7 @@ from stellar_sdk import xdr as sx
 from stellar_sdk.strkey import StrKey
 
 from flowctl_dsl.catalog.event_processors import TokenTransfersParams
-from flowctl_dsl.stellar.accounts import Account, account_id, muxed_account
+from flowctl_dsl.stellar.accounts import account_id, muxed_account
 from flowctl_dsl.stellar.amounts import to_decimal
 from flowctl_dsl.stellar.assets import NATIVE, asset_parts
 from flowctl_dsl.stellar.ledger import LedgerView, TxView
@@ -54,6 +54,7 @@ from flowctl_dsl.transforms.processors.ledger_changes import (
     LIQUIDITY_POOL,
     REMOVED,
     Change,
+    address_of,
     operation_changes,
     operation_result_tr,
     operation_source,
@@ -161,10 +162,6 @@ def _memo_info(memo: sx.Memo) -> tuple[str, str] | None:
     if kind == 4:
         return "hash", memo.ret_hash.hash.hex()
     return None
-
-
-def _address(account: Account) -> str:
-    return account.muxed or account.account
 
 
 def _account_balance_delta(changes: list[Change], account: str) -> tuple[int, int]:
@@ -282,7 +279,7 @@ class _Tx:
     def derive(self, i: int, op: sx.Operation) -> list[Event]:
         body = op.body
         kind = body.type.value
-        src = _address(operation_source(self.tx, op))
+        src = address_of(operation_source(self.tx, op))
         tr = operation_result_tr(self.tx, i)
         if kind == 0:  # create account
             create = body.create_account_op
@@ -290,14 +287,14 @@ class _Tx:
             return [self.move(i, NATIVE_ASSET, src, dest, create.starting_balance.int64, True)]
         if kind == 1:  # payment
             pay = body.payment_op
-            dest = _address(muxed_account(pay.destination))
+            dest = address_of(muxed_account(pay.destination))
             return [self.move(i, pay.asset, src, dest, pay.amount.int64, True)]
         if kind == 8:  # account merge
             res = tr.account_merge_result if tr else None
             if res is None or res.source_account_balance is None:
                 return []
             assert body.destination is not None
-            dest = _address(muxed_account(body.destination))
+            dest = address_of(muxed_account(body.destination))
             amount = res.source_account_balance.int64
             return [self.move(i, NATIVE_ASSET, src, dest, amount, True)]
         if kind == 9:  # inflation
@@ -354,11 +351,11 @@ class _Tx:
         if kind == 13:  # path payment strict send: final delivery
             send = op.body.path_payment_strict_send_op
             amount = tr.path_payment_strict_send_result.success.last.amount.int64
-            dest = _address(muxed_account(send.destination))
+            dest = address_of(muxed_account(send.destination))
             out.append(self.move(i, send.dest_asset, src, dest, amount, True))
         elif kind == 2:  # path payment strict receive
             receive = op.body.path_payment_strict_receive_op
-            dest = _address(muxed_account(receive.destination))
+            dest = address_of(muxed_account(receive.destination))
             out.append(self.move(i, receive.dest_asset, src, dest, receive.dest_amount.int64, True))
         return out
 
