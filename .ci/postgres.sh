@@ -7,7 +7,8 @@
 #
 # Installs Debian's `postgresql` if no initdb is found, then runs a cluster in $STATE (default
 # /tmp/flowctl-ci-pg) as a non-root user (`postgres` when run as root), with password auth and
-# log_statement=all. Prints `export FLOWCTL_TEST_PG_DSN=…` and `export FLOWCTL_TEST_PG_LOG=…`.
+# log_statement=all. Prints `export FLOWCTL_TEST_PG_DSN=…`, `FLOWCTL_TEST_PG_LOG=…` and
+# `FLOWCTL_PG_DSN=…` (read by examples/sinks/postgres.flow).
 # Idempotent: a running server from an earlier call is reused. Progress goes to stderr.
 set -euo pipefail
 
@@ -119,6 +120,7 @@ umask 077
 {
   echo "export FLOWCTL_TEST_PG_DSN='postgresql://$ROLE:$password@127.0.0.1:$port/$DB'"
   echo "export FLOWCTL_TEST_PG_LOG='$STATE/server.log'"
+  echo "export FLOWCTL_PG_DSN='postgresql://$ROLE:$password@127.0.0.1:$port/$DB'"
 } >"$STATE/env"
 if [[ $(id -u) -eq 0 ]]; then chmod 644 "$STATE/server.log" 2>/dev/null || true; fi
 say "PostgreSQL on 127.0.0.1:$port, database $DB"
