@@ -357,3 +357,23 @@ def test_existing_table_without_the_key_constraint_is_fc405(
     err = capsys.readouterr().err
     assert "error[FC405]" in err and "no primary key or unique constraint" in err
     assert conn.execute(f"SELECT count(*) FROM public.{table}").fetchone()[0] == 0
+
+
+def test_executemany_writer_matches_copy_and_merge(pg: PgServer, conn: Any) -> None:  # noqa: F811
+    """The slower one-INSERT-per-row writer (kept for benchmarks) upserts the same rows."""
+    results = []
+    for name, write in (
+        ("w_copy", postgres.write_batch),
+        ("w_many", postgres.write_batch_executemany),
+    ):
+        fresh_table(conn, name)
+        table = postgres.Table.of("public", name, HOSTILE_SCHEMA, ("id",), upsert=True)
+        rows = [table.row(r) for r in hostile_records()]
+        with psycopg.connect(pg.dsn) as c:
+            postgres.ensure_table(c, table)
+            postgres.create_stage(c, table)
+            write(c, table, rows + rows[:3])  # duplicates in one batch: the last one wins
+            write(c, table, rows)
+        results.append(conn.execute(f"SELECT * FROM public.{name} ORDER BY id").fetchall())
+    assert results[0] == results[1]
+    assert len(results[0]) == len(hostile_records())
