@@ -355,7 +355,12 @@ def test_existing_table_without_the_key_constraint_is_fc405(
     )
     assert run(monkeypatch, pg, text) == 1
     err = capsys.readouterr().err
-    assert "error[FC405]" in err and "no primary key or unique constraint" in err
+    line = next(ln for ln in err.splitlines() if "error[FC405]" in ln)
+    assert line.endswith(
+        f"table public.{table} has no primary key or unique constraint on "
+        "(ledger_sequence, transaction_index, operation_index), so upserts cannot find existing rows"
+    )
+    assert "ADD PRIMARY KEY" in err
     assert conn.execute(f"SELECT count(*) FROM public.{table}").fetchone()[0] == 0
 
 

@@ -79,7 +79,7 @@ class DuckTable:
             raise SinkSchemaError(
                 f"table {self.name} in {self.path} exists without the column(s) "
                 f"{', '.join(missing)}",
-                ("add the columns, drop the table, or write to another table",),
+                hints=("add the columns, drop the table, or write to another table",),
             )
 
 

@@ -174,13 +174,13 @@ def ensure_table(conn: Any, table: Table) -> None:
             raise SinkSchemaError(
                 f"table {table.schema}.{table.name} exists without the column(s) "
                 f"{', '.join(missing)}",
-                ("add the columns, drop the table, or write to another table",),
+                hints=("add the columns, drop the table, or write to another table",),
             )
         if table.upsert and not _has_unique(cur, table):
             raise SinkSchemaError(
                 f"table {table.schema}.{table.name} has no primary key or unique constraint on "
                 f"({', '.join(table.key)}), so upserts cannot find existing rows",
-                (
+                hints=(
                     f"add one: ALTER TABLE … ADD PRIMARY KEY ({', '.join(table.key)})",
                     "or use mode=append",
                 ),

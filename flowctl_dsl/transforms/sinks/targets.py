@@ -1,7 +1,7 @@
 """What warehouse sinks share: identifier and DSN checks, secret masking, bounded retries.
 
-Pure Python (no Beam, no database drivers): the catalog's parameter models import it, and so does
-``runtime_errors`` to recognise :class:`SinkUnreachableError`.
+No Beam and no database drivers here: the catalog's parameter models import it, and so does
+``runtime_errors`` to recognise :class:`SinkError` (FC404 unreachable, FC405 mismatched target).
 """
 
 from __future__ import annotations
@@ -55,6 +55,20 @@ class SinkUnreachableError(SinkError):
         self.attempts = attempts
         tries = f"after {attempts} attempt{'s' if attempts != 1 else ''}"
         super().__init__(f"cannot reach {kind} target {target} {tries}: {self.reason}")
+
+
+class SinkSchemaError(SinkError):
+    """The target exists but cannot take these records (missing columns, no key constraint).
+
+    ``hints`` is keyword-only so that Beam, which re-creates exceptions as ``type(e)(message)``
+    to append the step name, wraps this one instead and keeps the original (and its hints).
+    """
+
+    code = "FC405"
+
+    def __init__(self, message: str, *, hints: tuple[str, ...]) -> None:
+        super().__init__(message)
+        self.hints = hints
 
 
 def cannot_write(reason: str, hints: list[str] | None = None) -> FlowctlError:
@@ -296,16 +310,6 @@ def with_retries(
             sleep(delay)
             delay *= 2
     raise AssertionError("unreachable")
-
-
-class SinkSchemaError(SinkError):
-    """The target exists but cannot take these records (missing columns, no key constraint)."""
-
-    code = "FC405"
-
-    def __init__(self, message: str, hints: tuple[str, ...] = ()) -> None:
-        super().__init__(message)
-        self.hints = hints
 
 
 # ---- secrets inside pickled pipelines ------------------------------------------------------------
