@@ -139,7 +139,7 @@ SPECS: tuple[Spec, ...] = (
             "idempotent replay: upsert on the natural key (INSERT … ON CONFLICT DO UPDATE), "
             "one transaction per batch; mode=append is at-least-once"
         ),
-        examples=('save_to postgres("${PG_DSN}", table="payments")',),
+        examples=('save_to postgres("${FLOWCTL_PG_DSN}", table="payments")',),
     ),
     Spec(
         kind="sink",
