@@ -81,7 +81,9 @@ with warnings.catch_warnings():  # `schema` is the natural name; it shadows a de
             description="libpq connection string or postgresql:// URI (use ${VAR} for secrets)."
         )
         table: TableName = Field(description="Table to write; created from the schema if missing.")
-        schema: SchemaName = Field("public", description="Database schema of the table.")
+        schema: SchemaName = Field(  # type: ignore[assignment]
+            "public", description="Database schema of the table."
+        )
         mode: Literal["upsert", "append"] = Field(
             "upsert", description="upsert on the records' key (idempotent) or plain append."
         )

@@ -278,9 +278,10 @@ class Connector:
     def connect(self) -> Any:
         import psycopg
 
-        secrets = {k: v for k, s in self.secrets.items() if (v := s.reveal()) is not None}
+        options: dict[str, Any] = dict(self.defaults)
+        options.update((k, v) for k, s in self.secrets.items() if (v := s.reveal()) is not None)
         try:
-            return psycopg.connect(self.conninfo, autocommit=False, **secrets, **self.defaults)
+            return psycopg.connect(self.conninfo, autocommit=False, **options)
         except psycopg.OperationalError as err:
             raise _Transient(str(err)) from None
 
