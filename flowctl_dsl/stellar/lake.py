@@ -15,12 +15,13 @@ import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 from urllib.parse import unquote, urlparse
 
 from flowctl_dsl.stellar.raw import RawLedger
 
 if TYPE_CHECKING:  # formats imports stellar-sdk; keep this module light for the checker
+    from flowctl_dsl.stellar.decode import LedgerHeaderInfo
     from flowctl_dsl.stellar.formats import LedgerBytes
 
 KEY_PATTERN = re.compile(
@@ -212,44 +213,159 @@ class Chunk(NamedTuple):
     end: int
 
 
+# --- object stores ----------------------------------------------------------------------------
+
+
+class ObjectStore(Protocol):
+    """Read-only access to the objects under a lake root, by key relative to that root.
+
+    ``list`` yields keys in lexicographic order (what S3 and GCS return); with ``delimiter="/"``
+    it yields the direct children of ``prefix``, sub-folders ending in ``/``. ``get`` and
+    ``get_prefix`` return ``None`` for a missing object. Stores must be picklable: clients are
+    created lazily in each process.
+    """
+
+    url: str
+
+    def list(
+        self, prefix: str = "", start_after: str | None = None, delimiter: str | None = None
+    ) -> Iterator[str]: ...
+
+    def get(self, key: str) -> bytes | None: ...
+
+    def get_prefix(self, key: str, length: int) -> bytes | None: ...
+
+
+@dataclass(frozen=True)
+class LocalStore:
+    """Objects under a local directory (``root``); keys use ``/`` whatever the OS."""
+
+    root: str
+
+    @property
+    def url(self) -> str:
+        return self.root
+
+    def list(
+        self, prefix: str = "", start_after: str | None = None, delimiter: str | None = None
+    ) -> Iterator[str]:
+        base = Path(self.root)
+        folder = prefix.rpartition("/")[0]
+        directory = base / folder if folder else base
+        if not directory.is_dir():
+            return
+        if delimiter == "/":
+            lead = f"{folder}/" if folder else ""
+            names = [lead + p.name + ("/" if p.is_dir() else "") for p in directory.iterdir()]
+        else:
+            names = [p.relative_to(base).as_posix() for p in directory.rglob("*") if p.is_file()]
+        for name in sorted(names):
+            if name.startswith(prefix) and (start_after is None or name > start_after):
+                yield name
+
+    def get(self, key: str) -> bytes | None:
+        path = Path(self.root) / key
+        return path.read_bytes() if path.is_file() else None
+
+    def get_prefix(self, key: str, length: int) -> bytes | None:
+        path = Path(self.root) / key
+        if not path.is_file():
+            return None
+        with path.open("rb") as f:
+            return f.read(length)
+
+
+def _store_for(root: str, store: ObjectStore | None) -> ObjectStore:
+    return store if store is not None else LocalStore(root)
+
+
+#: Compressed bytes fetched first for a header-only read; zstd emits nothing until the first
+#: block (up to 128 KiB of XDR) is complete, so smaller reads of real objects usually yield 0 B.
+HEADER_FETCH = 1 << 17
+
+
+def header_from_object(data: bytes) -> LedgerHeaderInfo:
+    """Header of the first ledger of a (possibly truncated) galexie object, decompressing ~1 KiB.
+
+    Raises :class:`~flowctl_dsl.stellar.decode.HeaderDecodeError` when ``data`` is too short.
+    """
+    import io
+
+    import zstandard
+
+    from flowctl_dsl.stellar.decode import header_only
+
+    if data[:4] == b"\x28\xb5\x2f\xfd":
+        try:
+            reader = zstandard.ZstdDecompressor().stream_reader(io.BytesIO(data))
+            data = reader.read(12 + 2048)
+        except zstandard.ZstdError:
+            data = b""
+    return header_only(data[12:])
+
+
 @dataclass(frozen=True)
 class LakeLayout:
-    """Everything needed to find and read objects of one local lake (small and picklable)."""
+    """Everything needed to find and read objects of one lake (small and picklable).
+
+    ``root`` names the lake in messages; objects are read through ``store`` (a
+    :class:`LocalStore` of ``root`` when ``None``).
+    """
 
     root: str
     schema: LakeSchema
     partitioned: bool = True
     network_passphrase: str | None = None
+    store: ObjectStore | None = None
 
-    def candidates(self, sequence: int) -> list[Path]:
-        """Paths the object holding ``sequence`` may have, most likely first."""
-        base = Path(self.root)
+    def candidates(self, sequence: int) -> list[str]:
+        """Keys the object holding ``sequence`` may have, most likely first."""
         exts = [self.schema.extension, *(e for e in KNOWN_EXTENSIONS if e != self.schema.extension)]
-        layouts = [self.partitioned, not self.partitioned]
         out = []
-        for partitioned in layouts:
+        for partitioned in (self.partitioned, not self.partitioned):
             part = self.schema.partition_dir(sequence) if partitioned else ""
             for ext in exts:
                 name = self.schema.file_name(sequence, ext)
-                out.append(base / part / name if part else base / name)
+                out.append(f"{part}/{name}" if part else name)
         return out
 
-    def find(self, sequence: int) -> Path | None:
-        """The object holding ``sequence``, or ``None`` when it is absent."""
-        for path in self.candidates(sequence):
-            if path.is_file():
-                return path
+    def find(self, sequence: int) -> str | None:
+        """Key of the object holding ``sequence``, or ``None`` when it is absent."""
+        store = _store_for(self.root, self.store)
+        for key in self.candidates(sequence):
+            if store.get_prefix(key, 1) is not None:
+                return key
         return None
+
+    def _get(self, sequence: int, length: int | None = None) -> bytes:
+        store = _store_for(self.root, self.store)
+        for key in self.candidates(sequence):
+            data = store.get(key) if length is None else store.get_prefix(key, length)
+            if data is not None:
+                return data
+        raise MissingLedgerError(sequence, self.root, self.candidates(sequence)[0])
 
     def read_object(self, sequence: int) -> list[LedgerBytes]:
         """All ledgers of the object holding ``sequence``; raises :class:`MissingLedgerError`."""
-        path = self.find(sequence)
-        if path is None:
-            key = self.candidates(sequence)[0].relative_to(self.root).as_posix()
-            raise MissingLedgerError(sequence, self.root, key)
         from flowctl_dsl.stellar.formats import read_batch
 
-        return read_batch(path.read_bytes())
+        return read_batch(self._get(sequence))
+
+    def read_header(self, sequence: int) -> LedgerHeaderInfo:
+        """Header of the first ledger of the object holding ``sequence`` (header-only read).
+
+        Fetches the object's first :data:`HEADER_FETCH` bytes (all of it when that is not
+        enough) and decompresses only its first KiB.
+        """
+        from flowctl_dsl.stellar.decode import HeaderDecodeError
+
+        data = self._get(sequence, HEADER_FETCH)
+        try:
+            return header_from_object(data)
+        except HeaderDecodeError:
+            if len(data) < HEADER_FETCH:
+                raise
+        return header_from_object(self._get(sequence))
 
     def read_chunk(self, chunk: Chunk, skip_gaps: bool = False) -> Iterator[RawLedger]:
         """The ledgers of ``chunk`` in order, as :class:`RawLedger`."""
@@ -291,25 +407,51 @@ def plan_chunks(
     return chunks
 
 
-class LocalLake:
-    """A galexie lake on the local file system (partitioned or flat, ``.zst`` or ``.zstd``)."""
+def _before(file_start: int) -> str:
+    """A listing cursor just before the name of the object starting at ``file_start``.
 
-    def __init__(self, url: str | Path, network_passphrase: str | None = None) -> None:
-        self.url = str(url)
-        self.root = local_root(url)
-        if not self.root.is_dir():
-            raise LakeError(f"data lake {self.url}: no such directory")
-        self.manifest = read_manifest(self.root)
-        self._objects = self._list()
-        extension = _most_common(p.name.split(".xdr.", 1)[1] for p in self._objects.values())
-        partitioned = any(p.parent != self.root for p in self._objects.values())
+    Names use reversed hex, so objects starting at or before ``file_start`` sort after it.
+    """
+    return f"{0xFFFFFFFF - file_start - 1:08X}~" if file_start < 0xFFFFFFFF else ""
+
+
+class Lake:
+    """A galexie lake in any :class:`ObjectStore` (partitioned or flat, ``.zst`` or ``.zstd``).
+
+    Opening reads the manifest and lists the root's top level (partition folders); ranges, gaps
+    and bounds list only the partitions they touch, from a cursor, so a lake of millions of
+    objects is never listed whole.
+    """
+
+    def __init__(self, store: ObjectStore, network_passphrase: str | None = None) -> None:
+        self.store = store
+        self.url = store.url
+        raw = store.get(MANIFEST_NAME)
+        self.manifest = Manifest.from_json(json.loads(raw)) if raw is not None else None
+        top = list(store.list("", delimiter="/"))
+        parts = []
+        for name in top:
+            match = PARTITION_PATTERN.match(name[:-1]) if name.endswith("/") else None
+            if match:
+                parts.append((int(match["start"]), int(match["end"]), name))
+        #: Partition folders, newest first: (first ledger, last ledger, "prefix/").
+        self._partitions = sorted(parts, reverse=True)
+        self._flat = {int(m["start"]): key for key in top if (m := KEY_PATTERN.match(key))}
+        sample = list(self._flat.values()) or self._newest_keys(100)
+        extension = _most_common(key.split(".xdr.", 1)[1] for key in sample)
+        partitioned = bool(self._partitions)
         if self.manifest is not None:
             schema = self.manifest.schema(extension or "zst")
         else:
-            schema = LakeSchema(self._infer_ledgers_per_file(), 64000, extension or "zst")
-            partitioned = partitioned or not self._objects
+            per_file = _ledgers_per_file(sample)
+            per_part = 64000
+            if self._partitions:
+                first, last, _ = self._partitions[0]
+                per_part = max(1, (last - first + 1) // per_file)
+            schema = LakeSchema(per_file, per_part, extension or "zst")
+            partitioned = partitioned or not sample
         passphrase = network_passphrase or (self.manifest and self.manifest.network_passphrase)
-        self.layout = LakeLayout(str(self.root), schema, partitioned, passphrase or None)
+        self.layout = LakeLayout(self.url, schema, partitioned, passphrase or None, store)
 
     @property
     def schema(self) -> LakeSchema:
@@ -319,53 +461,93 @@ class LocalLake:
     def network_passphrase(self) -> str | None:
         return self.layout.network_passphrase
 
-    def _list(self) -> dict[int, Path]:
-        objects: dict[int, Path] = {}
-        for entry in self.root.iterdir():
-            if entry.is_dir() and PARTITION_PATTERN.match(entry.name):
-                files = entry.iterdir()
-            elif entry.is_file():
-                files = iter((entry,))
-            else:
+    def _newest_keys(self, limit: int) -> list[str]:
+        for _, _, prefix in self._partitions:
+            keys = []
+            for key in self.store.list(prefix):
+                if KEY_PATTERN.match(key[len(prefix) :]):
+                    keys.append(key)
+                    if len(keys) >= limit:
+                        break
+            if keys:
+                return keys
+        return []
+
+    def objects_in(self, start: int, end: int) -> dict[int, str]:
+        """Keys of the listed objects holding ``start..end``, by their first ledger."""
+        schema = self.schema
+        low = schema.file_start(start)
+        cursor = _before(schema.file_start(end))
+        found: dict[int, str] = {}
+        for first, last, prefix in self._partitions:
+            if first > end or last < low:
                 continue
-            for path in files:
-                match = KEY_PATTERN.match(path.name)
-                if match and path.is_file():
-                    objects.setdefault(int(match["start"]), path)
-        return dict(sorted(objects.items()))
+            for key in self.store.list(prefix, start_after=prefix + cursor):
+                match = KEY_PATTERN.match(key[len(prefix) :])
+                if not match:
+                    continue
+                if int(match["start"]) < low:
+                    break
+                found.setdefault(int(match["start"]), key)
+        for first, key in self._flat.items():
+            if low <= first <= end:
+                found.setdefault(first, key)
+        return dict(sorted(found.items()))
 
-    def _infer_ledgers_per_file(self) -> int:
-        for path in self._objects.values():
-            match = KEY_PATTERN.match(path.name)
-            if match and match["end"]:
-                return int(match["end"]) - int(match["start"]) + 1
-        return 1
+    def latest(self) -> int | None:
+        """Last ledger of the newest object (one short listing), or ``None`` when empty."""
+        best = None
+        keys = self._newest_keys(1)
+        if keys:
+            best = _last_ledger(keys[0].rsplit("/", 1)[-1])
+        if self._flat:
+            flat = _last_ledger(self._flat[max(self._flat)].rsplit("/", 1)[-1])
+            best = flat if best is None else max(best, flat)
+        return best
 
-    def objects(self) -> dict[int, Path]:
-        """Object paths by their first ledger, as listed when the lake was opened."""
-        return dict(self._objects)
+    def earliest(self) -> int | None:
+        """First ledger of the oldest object (lists the oldest non-empty partition)."""
+        best = min(self._flat) if self._flat else None
+        for _, _, prefix in reversed(self._partitions):
+            starts = [
+                int(m["start"])
+                for key in self.store.list(prefix)
+                if (m := KEY_PATTERN.match(key[len(prefix) :]))
+            ]
+            if starts:
+                return min(starts) if best is None else min(best, *starts)
+        return best
 
     def bounds(self) -> tuple[int, int] | None:
-        """First and last ledger the lake holds (from the listing), or ``None`` when empty."""
-        if not self._objects:
+        """First and last ledger the lake holds (from listings), or ``None`` when empty."""
+        last = self.latest()
+        if last is None:
             return None
-        return min(self._objects), max(self._objects) + self.schema.ledgers_per_file - 1
+        first = self.earliest()
+        assert first is not None
+        return first, last
 
     def resolve(self, ledgers: tuple[int, int | None] | None) -> tuple[int, int] | None:
         """A concrete ``(start, end)``: missing bounds are the lake's own; ``None`` when empty."""
-        bounds = self.bounds()
         start = ledgers[0] if ledgers else None
         end = ledgers[1] if ledgers else None
-        if bounds is None:
+        if start is not None and end is not None:
+            return start, end
+        last = self.latest()
+        if last is None:
             return (start, end) if start is not None and end is not None else None
-        return (bounds[0] if start is None else start, bounds[1] if end is None else end)
+        if start is None:
+            start = self.earliest()
+            assert start is not None
+        return start, last if end is None else end
 
     def gaps(self, start: int, end: int) -> list[int]:
         """First ledgers (clipped to ``start``) of the listed objects missing from the range."""
+        present = self.objects_in(start, end)
         return [
             max(first, start)
             for first in object_starts(self.schema, start, end)
-            if first not in self._objects
+            if first not in present
         ]
 
     def plan(self, start: int, end: int, objects_per_chunk: int = 1) -> list[Chunk]:
@@ -375,6 +557,40 @@ class LocalLake:
         """All ledgers of ``start..end`` in order."""
         for chunk in self.plan(start, end):
             yield from self.layout.read_chunk(chunk, skip_gaps)
+
+
+class LocalLake(Lake):
+    """A galexie lake on the local file system (partitioned or flat, ``.zst`` or ``.zstd``)."""
+
+    def __init__(self, url: str | Path, network_passphrase: str | None = None) -> None:
+        self.root = local_root(url)
+        if not self.root.is_dir():
+            raise LakeError(f"data lake {url}: no such directory")
+        super().__init__(LocalStore(str(self.root)), network_passphrase)
+        self.url = str(url)
+
+    def objects(self) -> dict[int, Path]:
+        """Object paths by their first ledger."""
+        found: dict[int, Path] = {}
+        for key in self.store.list():
+            match = KEY_PATTERN.match(key.rsplit("/", 1)[-1])
+            if match and key.count("/") <= 1:
+                found.setdefault(int(match["start"]), self.root / key)
+        return dict(sorted(found.items()))
+
+
+def _last_ledger(name: str) -> int:
+    match = KEY_PATTERN.match(name)
+    assert match is not None
+    return int(match["end"] or match["start"])
+
+
+def _ledgers_per_file(keys: Iterable[str]) -> int:
+    for key in keys:
+        match = KEY_PATTERN.match(key.rsplit("/", 1)[-1])
+        if match and match["end"]:
+            return int(match["end"]) - int(match["start"]) + 1
+    return 1
 
 
 def _most_common(values: Iterable[str]) -> str | None:
