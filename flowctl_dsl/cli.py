@@ -24,7 +24,12 @@ OK, INVALID, USAGE, INTERNAL = 0, 1, 2, 3
 
 #: Modules that add commands: each has ``register(command)``, where ``command(name, fn, help)``
 #: returns the new subcommand's ``argparse`` parser and ``fn(args, parser) -> exit code``.
-COMMAND_MODULES: tuple[str, ...] = ("flowctl_dsl.commands.graph",)
+COMMAND_MODULES: tuple[str, ...] = (
+    "flowctl_dsl.commands.graph",
+    "flowctl_dsl.commands.config",
+    "flowctl_dsl.commands.migrate",
+    "flowctl_dsl.commands.schema",
+)
 
 
 def add_input(p: argparse.ArgumentParser, with_sets: bool = True) -> None:

@@ -14,6 +14,9 @@ from flowctl_dsl import ast, ir
 from flowctl_dsl.catalog import Catalog, catalog
 from flowctl_dsl.checks import check
 from flowctl_dsl.checks.context import Checked
+from flowctl_dsl.config.layers import Layers, discover
+from flowctl_dsl.config.migrate import is_v1, load_v1
+from flowctl_dsl.config.paths import confine
 from flowctl_dsl.errors import FlowctlError, Source, Span
 from flowctl_dsl.lower import Lowering, lower
 from flowctl_dsl.parse import parse, parse_value
@@ -123,13 +126,26 @@ def load(
     env: Mapping[str, str] | None = None,
     cat: Catalog | None = None,
     keep_env: bool = False,
+    layers: Layers | None = None,
 ) -> ir.Pipeline:
-    """Parse and lower to the IR (no catalog checks yet); ``keep_env`` leaves ``${VAR}`` as is."""
+    """Parse and lower to the IR (no catalog checks yet); ``keep_env`` leaves ``${VAR}`` as is.
+
+    Configured defaults (``layers``, discovered when None) fill parameters the pipeline omits,
+    below ``--set``; with ``keep_env`` (``fmt``) the pipeline stays as written.
+    """
     cat = cat or catalog()
     variables, params = split_sets(sets)
-    scope = {**(os.environ if env is None else env), **variables}
+    environ = os.environ if env is None else env
+    scope = {**environ, **variables}
     try:
-        pipeline = lower(parse(inp.source.text), cat, scope, inp.default_name, keep_env)
+        # -- V1 YAML input and configured defaults (flowctl_dsl.config)
+        if is_v1(inp.source.text):
+            pipeline = load_v1(inp.source, cat, scope, keep_env)
+        else:
+            pipeline = lower(parse(inp.source.text), cat, scope, inp.default_name, keep_env)
+        if not keep_env:
+            pipeline = (layers or discover(environ, cat=cat)).apply(pipeline, cat)
+        # -- end configured defaults
         return apply_params(pipeline, params, cat)
     except FlowctlError as err:
         raise err.with_source(inp.source) from None
@@ -138,9 +154,12 @@ def load(
 def checked(inp: Input, sets: Sequence[str] = (), env: Mapping[str, str] | None = None) -> Checked:
     """Parse, lower and check: every problem in the pipeline, before anything runs."""
     cat = catalog()
-    pipeline = load(inp, sets, env, cat)
+    layers = discover(os.environ if env is None else env, cat=cat)  # flowctl_dsl.config
+    pipeline = load(inp, sets, env, cat, layers=layers)
     try:
-        return check(pipeline, cat)
+        result = check(pipeline, cat)
+        confine(result, layers.output_root)  # sink paths stay under output_root (FC530)
+        return result
     except FlowctlError as err:
         raise err.with_source(inp.source) from None
 

@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from flowctl_dsl import ir
 from flowctl_dsl.catalog.spec import Spec
 from flowctl_dsl.checks.context import Context
+from flowctl_dsl.config import secrets
 from flowctl_dsl.errors import Span, suggestion_hints
 
 
@@ -114,6 +115,15 @@ def bind(ctx: Context, comp: ir.Component, spec: Spec) -> Any:
             continue
         data[arg.name] = python_value(arg.value)
         where[arg.name] = arg
+    # -- secret("…") values: resolved into the parameter's secret type (flowctl_dsl.config.secrets)
+    for name, arg in where.items():
+        if secrets.is_secret(arg.value):
+            try:
+                data[name] = secrets.bind(arg.value, fields[name].annotation, name, spec.name)  # type: ignore[arg-type]
+            except secrets.SecretError as err:
+                ctx.error(err.code, err.reason, arg.value.span or arg.span, list(err.hints))
+                ok = False
+    # -- end secret values
     if not ok:
         return None
     try:
