@@ -126,11 +126,22 @@ def cmd_run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from flowctl_dsl.driver import planned
     from flowctl_dsl.runners import get_runner
 
+    # -- observability (flowctl_dsl/observability): logging, exporters, summary
+    from flowctl_dsl.observability import cli as obs_cli
+    from flowctl_dsl.observability.metrics import MetricsPortError
+    from flowctl_dsl.observability.summary import render as render_summary
+
+    obs_cli.configure_logging(args)
+    # --
     runner = get_runner(args.runner)
     plan = planned(get_input(args, parser), args.sets)
     settings = runner_settings(args)
+    settings.observe = obs_cli.observe_settings(args)
     started = time.monotonic()
-    report = run_guarded(lambda: runner.run(plan, settings))
+    try:
+        report = run_guarded(lambda: runner.run(plan, settings))
+    except MetricsPortError as err:
+        parser.error(str(err))
     elapsed = time.monotonic() - started
     if not args.quiet:
         ledgers = sum(v for k, v in report.metrics.items() if k.endswith("_ledgers"))
@@ -140,6 +151,11 @@ def cmd_run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
             f"in {elapsed:.1f}s",
             file=sys.stderr,
         )
+        if report.observed is not None:
+            print(
+                render_summary(report.observed, report.wall_seconds, report.run_id, args.profile),
+                file=sys.stderr,
+            )
     return OK
 
 
@@ -290,7 +306,10 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "compile":
             p.add_argument("-o", "--output", help="artifact directory (default target/<name>/)")
         if name == "run":
-            p.add_argument("-q", "--quiet", action="store_true", help="no summary line")
+            from flowctl_dsl.observability.cli import add_run_flags
+
+            p.add_argument("-q", "--quiet", action="store_true", help="no summary or progress")
+            add_run_flags(p)
 
     p = command("fmt", cmd_fmt, "print the pipeline in canonical form")
     add_input(p, with_sets=False)

@@ -371,12 +371,13 @@ class Recorder:
         if handle is None:
             from apache_beam.metrics import Metrics
 
-            factory = {
-                "counter": Metrics.counter,
-                "gauge": Metrics.gauge,
-                "dist": Metrics.distribution,
-            }[kind]
-            handle = self._beam[name] = factory(NAMESPACE, name)
+            if kind == "counter":
+                handle = Metrics.counter(NAMESPACE, name)
+            elif kind == "gauge":
+                handle = Metrics.gauge(NAMESPACE, name)
+            else:
+                handle = Metrics.distribution(NAMESPACE, name)
+            self._beam[name] = handle
         return handle
 
     def inc(self, metric: str, amount: int = 1, **labels: str) -> None:

@@ -12,6 +12,9 @@ from flowctl_dsl.plan import Plan
 if TYPE_CHECKING:
     from apache_beam.options.pipeline_options import PipelineOptions
 
+    from flowctl_dsl.observability.metrics import MetricStore
+    from flowctl_dsl.observability.session import ObserveSettings
+
 
 @dataclass
 class RunSettings:
@@ -20,12 +23,16 @@ class RunSettings:
     workers: int = 1
     temp_dir: str | None = None
     beam_args: list[str] = field(default_factory=list)
+    observe: ObserveSettings | None = None  # metrics exporters, tracing, progress, profile
 
 
 @dataclass
 class RunReport:
     state: str
     metrics: dict[str, int]
+    observed: MetricStore | None = None  # the flowctl_* metrics of the run
+    run_id: str = ""
+    wall_seconds: float = 0.0
 
 
 class Runner:
@@ -48,11 +55,23 @@ class Runner:
 
     def run(self, plan: Plan, settings: RunSettings) -> RunReport:
         from flowctl_dsl.compile import build_pipeline
+        from flowctl_dsl.observability.session import observe
 
-        pipeline = build_pipeline(plan, self.pipeline_options(plan, settings), self.beam_runner())
-        result = pipeline.run()
-        result.wait_until_finish()
-        return RunReport(state=str(result.state), metrics=counters(result))
+        with observe(plan, settings.observe, self.name) as session:  # observability hooks
+            pipeline = build_pipeline(
+                plan, self.pipeline_options(plan, settings), self.beam_runner()
+            )
+            session.instrument(pipeline)
+            result = pipeline.run()
+            result.wait_until_finish()
+            observed = session.finish(result)
+        return RunReport(
+            state=str(result.state),
+            metrics=counters(result),
+            observed=observed,
+            run_id=session.run_id,
+            wall_seconds=session.wall,
+        )
 
     def compile(self, plan: Plan, out: Path, settings: RunSettings) -> dict[str, Path]:
         """Write what this runner runs; returns artifact name → path."""

@@ -6,6 +6,7 @@ its catalog spec's ``impl``; it knows Stellar and pyarrow, never Beam.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -13,6 +14,9 @@ import apache_beam as beam
 from apache_beam.metrics import Metrics
 
 from flowctl_dsl.catalog.spec import Params, Spec
+from flowctl_dsl.observability import logging as obs_logging
+from flowctl_dsl.observability import tracing
+from flowctl_dsl.observability.metrics import Recorder, error_code
 from flowctl_dsl.stellar.decode import decode_ledger
 from flowctl_dsl.stellar.ledger import LedgerView
 from flowctl_dsl.stellar.raw import RawLedger
@@ -30,6 +34,7 @@ class ProcessLedgers(beam.DoFn):  # type: ignore[misc]
         self.fn: Extract | None = None
         self.ledgers = Metrics.counter("flowctl.processor", f"{spec.name}_ledgers")
         self.records = Metrics.counter("flowctl.processor", f"{spec.name}_records")
+        self.rec = Recorder(stage=spec.name)  # flowctl_* metrics (observability)
 
     def setup(self) -> None:
         module, _, attr = self.impl.partition(":")
@@ -41,13 +46,25 @@ class ProcessLedgers(beam.DoFn):  # type: ignore[misc]
         if self.fn is None:
             self.setup()
         assert self.fn is not None
-        view = LedgerView(decode_ledger(raw.xdr), raw.network_passphrase)
-        count = 0
-        for record in self.fn(view, self.params):
-            count += 1
-            yield record
+        # observability: the decode and the processor are timed per ledger (downstream stages
+        # run inside ``yield``, so the records are gathered first), traced and failures counted.
+        started = time.perf_counter()
+        with (
+            obs_logging.bind(stage=self.spec_name, ledger=raw.sequence),
+            tracing.span("flowctl.stage", stage=self.spec_name, ledger=raw.sequence),
+        ):
+            try:
+                view = LedgerView(decode_ledger(raw.xdr), raw.network_passphrase)
+                records = list(self.fn(view, self.params))
+            except Exception as err:
+                self.rec.inc("flowctl_records_failed_total", code=error_code(err))
+                raise
+        self.rec.observe("flowctl_stage_duration_seconds", time.perf_counter() - started)
+        yield from records
         self.ledgers.inc()
-        self.records.inc(count)
+        self.records.inc(len(records))
+        self.rec.inc("flowctl_ledgers_processed_total")
+        self.rec.inc("flowctl_records_total", len(records))
 
 
 def build(spec: Spec, params: Params) -> beam.PTransform:
