@@ -194,10 +194,10 @@ def to_dot(graph: Graph) -> str:
             attrs += ", color=red"
         lines.append(f'  "{node.id}" [{attrs}];')
     for edge in graph.edges:
-        attrs = [f'label="{_dot_text(edge.label)}"'] if edge.label else []
+        edge_attrs = [f'label="{_dot_text(edge.label)}"'] if edge.label else []
         if edge.kind == "error":
-            attrs += ["style=dashed", "color=red", "fontcolor=red"]
-        suffix = f" [{', '.join(attrs)}]" if attrs else ""
+            edge_attrs += ["style=dashed", "color=red", "fontcolor=red"]
+        suffix = f" [{', '.join(edge_attrs)}]" if edge_attrs else ""
         lines.append(f'  "{edge.src}" -> "{edge.dst}"{suffix};')
     lines.append("}")
     return "\n".join(lines) + "\n"
