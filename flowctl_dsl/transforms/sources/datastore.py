@@ -1,8 +1,10 @@
 """``ReadDatastore``: read a galexie / SEP-54 data lake into a PCollection of ``RawLedger``.
 
-Planning happens at pipeline-construction time: the lake is listed once, the range resolved
-(open ends become the lake's first/last ledger), gaps reported, and the range split into
-object-aligned chunks. Workers then read one chunk each after a ``Reshuffle`` spreads them.
+The lake may be local, ``s3://`` or ``gs://`` (one reader over
+:class:`~flowctl_dsl.stellar.lake.ObjectStore`). Planning happens at pipeline-construction time:
+the range is resolved (open ends become the lake's first/last ledger), the partitions it touches
+are listed to report gaps, and it is split into object-aligned chunks. Workers then read one
+chunk each after a ``Reshuffle`` spreads them.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from apache_beam.metrics import Metrics
 
 from flowctl_dsl.observability import tracing
 from flowctl_dsl.observability.metrics import Recorder
-from flowctl_dsl.stellar.lake import Chunk, LakeError, LakeLayout, LocalLake, MissingLedgerError
+from flowctl_dsl.stellar.lake import Chunk, Lake, LakeError, LakeLayout, MissingLedgerError
 from flowctl_dsl.stellar.raw import RawLedger
 
 _LEDGERS_READ = Metrics.counter("flowctl.datastore", "ledgers_read")
@@ -44,9 +46,9 @@ def read_chunk(
 class ReadDatastore(beam.PTransform):
     """Ledgers ``ledgers`` (inclusive; ``None`` or an open end = all the lake holds) of a lake.
 
-    ``url`` is a local path or ``file://`` URL (``s3://``/``gs://`` raise
-    :class:`~flowctl_dsl.stellar.lake.UnsupportedLakeError` for now). The passphrase is
-    ``network_passphrase`` or else the manifest's. Missing objects raise
+    ``url`` is a local path, ``file://``, ``s3://`` or ``gs://`` URL (``region``,
+    ``endpoint_url`` and ``anonymous`` tune remote access; ``lake`` reuses an opened one). The
+    passphrase is ``network_passphrase`` or else the manifest's. Missing objects raise
     :class:`~flowctl_dsl.stellar.lake.MissingLedgerError` at construction time unless
     ``skip_gaps``.
     """
@@ -58,6 +60,10 @@ class ReadDatastore(beam.PTransform):
         network_passphrase: str | None = None,
         skip_gaps: bool = False,
         objects_per_chunk: int = 1,
+        region: str | None = None,
+        endpoint_url: str | None = None,
+        anonymous: bool | None = None,
+        lake: Lake | None = None,
     ) -> None:
         super().__init__()
         self.url = url
@@ -65,10 +71,14 @@ class ReadDatastore(beam.PTransform):
         self.network_passphrase = network_passphrase
         self.skip_gaps = skip_gaps
         self.objects_per_chunk = objects_per_chunk
+        self.remote = {"region": region, "endpoint_url": endpoint_url, "anonymous": anonymous}
+        self.lake = lake
 
     def plan(self) -> tuple[LakeLayout, list[Chunk]]:
         """List the lake and split the requested range into chunks."""
-        lake = LocalLake(self.url, self.network_passphrase)
+        from flowctl_dsl.stellar.remote_lake import open_lake
+
+        lake = self.lake or open_lake(self.url, self.network_passphrase, **self.remote)  # type: ignore[arg-type]
         if lake.network_passphrase is None:
             raise LakeError(
                 f"data lake {self.url} has no .config.json with a networkPassphrase; "

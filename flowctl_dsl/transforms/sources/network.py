@@ -1,38 +1,18 @@
-"""Builders for the catalog's sources: a data lake by URL, a named network, or localnet."""
+"""Builders for the catalog's sources: a data lake by URL, a named network, or localnet.
+
+The lake builders live in :mod:`flowctl_dsl.transforms.sources.remote` (local and remote lakes,
+time ranges, following the tip); they are re-exported here for older import paths.
+"""
 
 from __future__ import annotations
 
 import apache_beam as beam
 
-from flowctl_dsl.catalog.sources import DatastoreParams, LocalnetParams, NetworkSourceParams
-from flowctl_dsl.stellar.networks import network
+from flowctl_dsl.catalog.sources import LocalnetParams
 from flowctl_dsl.transforms.context import BuildContext
-from flowctl_dsl.transforms.sources.datastore import ReadDatastore
+from flowctl_dsl.transforms.sources.remote import build_datastore, build_network_source
 
-
-def build_datastore(params: DatastoreParams, ctx: BuildContext) -> beam.PTransform:
-    passphrase = params.network_passphrase
-    if passphrase is None and params.network is not None:
-        passphrase = network(params.network).passphrase
-    return ReadDatastore(
-        params.url,
-        params.ledgers.as_tuple() if params.ledgers else None,
-        network_passphrase=passphrase,
-        skip_gaps=params.skip_gaps,
-    )
-
-
-def build_network_source(params: NetworkSourceParams, ctx: BuildContext) -> beam.PTransform:
-    net = network(ctx.component)
-    url = params.url or net.lake_url
-    if url is None:
-        raise ValueError(f"{net.name} has no public data lake; give url=…")
-    return ReadDatastore(
-        url,
-        params.ledgers.as_tuple() if params.ledgers else None,
-        network_passphrase=net.passphrase,
-        skip_gaps=params.skip_gaps,
-    )
+__all__ = ["build_datastore", "build_localnet", "build_network_source"]
 
 
 def build_localnet(params: LocalnetParams, ctx: BuildContext) -> beam.PTransform:

@@ -1,0 +1,92 @@
+"""``xdr_file(path, …)``: ledgers from files in any of the formats of :mod:`flowctl_dsl.stellar.formats`.
+
+``path`` may be a glob. Each file is one task (Create → Reshuffle → read); its ledgers are then
+reshuffled so decoding spreads over workers even when one file holds them all. The format is
+detected from each file's first bytes unless given. The passphrase is ``network_passphrase``,
+else ``network``'s, else (galexie batch objects only) the ``.config.json`` of the folder holding
+the file.
+"""
+
+from __future__ import annotations
+
+import glob
+from collections.abc import Iterator
+from pathlib import Path
+
+import apache_beam as beam
+from apache_beam.metrics import Metrics
+
+from flowctl_dsl.catalog.sources import XdrFileParams
+from flowctl_dsl.stellar.formats import detect_format, read_ledger_file
+from flowctl_dsl.stellar.lake import LakeError, local_root, read_manifest
+from flowctl_dsl.stellar.raw import RawLedger
+from flowctl_dsl.transforms.context import BuildContext
+
+_LEDGERS = Metrics.counter("flowctl.xdr_file", "ledgers_read")
+
+
+class XdrFileError(LakeError):
+    """No file matches, or a file's network cannot be told."""
+
+
+def read_file(
+    task: tuple[str, str, str], ledgers: tuple[int, int | None] | None
+) -> Iterator[RawLedger]:
+    """Ledgers of one file (``(path, format, passphrase)``) inside ``ledgers``, in file order."""
+    path, fmt, passphrase = task
+    for item in read_ledger_file(path, fmt):
+        if ledgers is not None:
+            if item.sequence < ledgers[0] or (
+                ledgers[1] is not None and item.sequence > ledgers[1]
+            ):
+                continue
+        _LEDGERS.inc()
+        yield RawLedger(item.sequence, item.xdr, passphrase)
+
+
+def plan_files(path: str, fmt: str | None, passphrase: str | None) -> list[tuple[str, str, str]]:
+    """``(path, format, passphrase)`` of every file ``path`` names (a glob allowed)."""
+    pattern = str(local_root(path))
+    files = sorted(glob.glob(pattern)) if glob.has_magic(pattern) else [pattern]
+    files = [f for f in files if Path(f).is_file()]
+    if not files:
+        raise XdrFileError(f"xdr_file: no file matches {path}")
+    tasks = []
+    for name in files:
+        kind = fmt or detect_format(name)
+        phrase = passphrase
+        if phrase is None and kind == "batch":
+            manifest = read_manifest(Path(name).parent)
+            phrase = manifest.network_passphrase if manifest else None
+        if phrase is None:
+            raise XdrFileError(
+                f"xdr_file {name}: the {kind} file does not say which network it belongs to; "
+                "give network= or network_passphrase="
+            )
+        tasks.append((name, kind, phrase))
+    return tasks
+
+
+class ReadXdrFiles(beam.PTransform):
+    """Ledgers of the files ``tasks`` (see :func:`plan_files`), keeping ``ledgers`` only."""
+
+    def __init__(
+        self, tasks: list[tuple[str, str, str]], ledgers: tuple[int, int | None] | None = None
+    ) -> None:
+        super().__init__()
+        self.tasks = tasks
+        self.ledgers = ledgers
+
+    def expand(self, pbegin: beam.pvalue.PBegin) -> beam.PCollection:
+        return (
+            pbegin
+            | "Files" >> beam.Create(self.tasks)
+            | "SpreadFiles" >> beam.Reshuffle()
+            | "Read" >> beam.FlatMap(read_file, ledgers=self.ledgers)
+            | "SpreadLedgers" >> beam.Reshuffle()
+        )
+
+
+def build_xdr_file(params: XdrFileParams, ctx: BuildContext) -> beam.PTransform:
+    tasks = plan_files(params.path, params.format, params.passphrase())
+    return ReadXdrFiles(tasks, params.ledgers.as_tuple() if params.ledgers else None)
