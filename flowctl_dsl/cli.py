@@ -57,9 +57,26 @@ def get_input(args: argparse.Namespace, parser: argparse.ArgumentParser):  # typ
 def runner_settings(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     from flowctl_dsl.runners.base import RunSettings
 
+    options: dict[str, str] = {}
+    for item in getattr(args, "runner_option", None) or []:
+        key, eq, value = item.partition("=")
+        if not eq or not key.strip():
+            raise FlowctlError.one("FC304", f"--runner-option wants NAME=VALUE, not `{item}`")
+        options[key.strip()] = value.strip()
     return RunSettings(
-        workers=getattr(args, "workers", 1), beam_args=list(getattr(args, "beam_arg", []) or [])
+        workers=getattr(args, "workers", 1),
+        beam_args=list(getattr(args, "beam_arg", []) or []),
+        runner_options=options,
     )
+
+
+def runner_warnings(runner, plan, settings) -> None:  # type: ignore[no-untyped-def]
+    """The runner's guard rails: errors raise (FC3xx), warnings go to stderr."""
+    from flowctl_dsl.errors import render_all
+
+    warnings = runner.check(plan, settings)
+    if warnings:
+        print(render_all(warnings, None), file=sys.stderr)
 
 
 # ---- commands -----------------------------------------------------------------------------------
@@ -107,6 +124,7 @@ def cmd_compile(args: argparse.Namespace, parser: argparse.ArgumentParser) -> in
     files["ir.json"].write_text(ir.dump(load(inp, args.sets)) + "\n")
     files["plan.json"].write_text(plan.model_dump_json(indent=2) + "\n")
     settings = runner_settings(args)
+    runner_warnings(runner, plan, settings)
     files.update(run_guarded(lambda: runner.compile(plan, out, settings)))
     manifest = {
         "pipeline": plan.pipeline,
@@ -136,6 +154,7 @@ def cmd_run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     runner = get_runner(args.runner)
     plan = planned(get_input(args, parser), args.sets)
     settings = runner_settings(args)
+    runner_warnings(runner, plan, settings)
     settings.observe = obs_cli.observe_settings(args)
     started = time.monotonic()
     try:
@@ -166,7 +185,9 @@ def cmd_explain(args: argparse.Namespace, parser: argparse.ArgumentParser) -> in
 
     runner = get_runner(args.runner)
     plan = planned(get_input(args, parser), args.sets)
-    print(explain(plan, runner.describe(runner_settings(args))))
+    settings = runner_settings(args)
+    runner_warnings(runner, plan, settings)
+    print(explain(plan, runner.describe(settings)))
     return OK
 
 
@@ -300,7 +321,17 @@ def build_parser() -> argparse.ArgumentParser:
     ):
         p = command(name, fn, text)
         add_input(p)
-        p.add_argument("--runner", default="direct", help="direct (more runners to come)")
+        p.add_argument(
+            "--runner", default="direct", help="direct, flink, spark, portable or dataflow"
+        )
+        p.add_argument(
+            "--runner-option",
+            "-O",
+            action="append",
+            default=[],
+            metavar="NAME=VALUE",
+            help="a runner setting, e.g. flink_master=HOST:PORT (docs/runners.md)",
+        )
         p.add_argument("--workers", type=int, default=1, help="local worker processes (direct)")
         p.add_argument("--beam-arg", action="append", default=[], help="extra Beam pipeline flag")
         if name == "compile":

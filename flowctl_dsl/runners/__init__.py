@@ -4,9 +4,16 @@ from __future__ import annotations
 
 from flowctl_dsl.errors import FlowctlError, suggestion_hints
 from flowctl_dsl.runners.base import Runner
+from flowctl_dsl.runners.dataflow import DataflowRunner
 from flowctl_dsl.runners.direct import DirectRunner
+from flowctl_dsl.runners.flink import FlinkRunner
+from flowctl_dsl.runners.portable import PortableRunner
+from flowctl_dsl.runners.spark import SparkRunner
 
-RUNNERS: dict[str, type[Runner]] = {cls.name: cls for cls in (DirectRunner,)}
+RUNNERS: dict[str, type[Runner]] = {
+    cls.name: cls
+    for cls in (DirectRunner, FlinkRunner, SparkRunner, PortableRunner, DataflowRunner)
+}
 
 
 def get_runner(name: str) -> Runner:

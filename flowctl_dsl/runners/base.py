@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from flowctl_dsl.errors import Diagnostic, FlowctlError, suggestion_hints
 from flowctl_dsl.plan import Plan
 
 if TYPE_CHECKING:
@@ -16,10 +17,20 @@ if TYPE_CHECKING:
     from flowctl_dsl.observability.session import ObserveSettings
 
 
+@dataclass(frozen=True)
+class RunnerOption:
+    """One ``--runner-option NAME=VALUE`` a runner accepts (shown by ``describe`` and docs)."""
+
+    name: str
+    help: str
+    default: str | None = None
+
+
 @dataclass
 class RunSettings:
     """Command-line choices that shape a run (workers, temp dir, extra Beam flags)."""
 
+    runner_options: dict[str, str] = field(default_factory=dict)  # --runner-option NAME=VALUE
     workers: int = 1
     temp_dir: str | None = None
     beam_args: list[str] = field(default_factory=list)
@@ -38,6 +49,35 @@ class RunReport:
 class Runner:
     name: ClassVar[str]
     summary: ClassVar[str]
+    #: What ``--runner-option NAME=VALUE`` may set; anything else is FC304.
+    options: ClassVar[tuple[RunnerOption, ...]] = ()
+    #: Whether the runner can run an unbounded source (one that follows the network tip).
+    streaming: ClassVar[bool] = False
+
+    def option(self, settings: RunSettings, name: str) -> str | None:
+        """The value of runner option ``name``: given with ``--runner-option``, else its default."""
+        if name in settings.runner_options:
+            return settings.runner_options[name]
+        return next((o.default for o in self.options if o.name == name), None)
+
+    def check(self, plan: Plan, settings: RunSettings) -> list[Diagnostic]:
+        """Guard rails before compiling or running: raises FC3xx errors, returns warnings."""
+        known = [o.name for o in self.options]
+        for key in settings.runner_options:
+            if key not in known:
+                hints = suggestion_hints(key, known, f"options of `{self.name}`") if known else []
+                raise FlowctlError.one(
+                    "FC304", f"runner `{self.name}` has no option `{key}`", None, hints
+                )
+        if not self.streaming and not bounded(plan):
+            raise FlowctlError.one(
+                "FC302",
+                f"source `{plan.source.name}` is unbounded (it follows the network tip); "
+                f"runner `{self.name}` only runs bounded (batch) pipelines",
+                None,
+                ["close the range (`ledgers=A..B`) or use a streaming runner: flink, dataflow"],
+            )
+        return []
 
     def beam_options(self, plan: Plan, settings: RunSettings) -> dict[str, Any]:
         raise NotImplementedError
@@ -51,6 +91,7 @@ class Runner:
     def pipeline_options(self, plan: Plan, settings: RunSettings) -> PipelineOptions:
         from apache_beam.options.pipeline_options import PipelineOptions
 
+        self.check(plan, settings)
         return PipelineOptions(settings.beam_args, **self.beam_options(plan, settings))
 
     def run(self, plan: Plan, settings: RunSettings) -> RunReport:
@@ -90,6 +131,11 @@ class Runner:
         options = {"runner": self.name, **self.beam_options(plan, settings)}
         files["options.json"].write_text(json.dumps(options, indent=2, default=str) + "\n")
         return files
+
+
+def bounded(plan: Plan) -> bool:
+    """False when the source follows the network tip (its params carry ``bounded=False``)."""
+    return plan.source.params.get("bounded", True) is not False
 
 
 def counters(result: Any) -> dict[str, int]:
