@@ -1,8 +1,7 @@
 //! `token_transfers`: transfer, mint, burn, clawback and fee events, straight into columns.
 //!
 //! A line-by-line port of `flowctl_dsl/transforms/processors/token_transfers.py` (stellar/go's
-//! token-transfer processor semantics). Ledgers before protocol 8 (XLM reconciliation) are
-//! `Unsupported`: the Python reference handles them.
+//! token-transfer processor semantics), including the XLM reconciliation before protocol 8.
 
 use std::collections::HashMap;
 
@@ -106,6 +105,11 @@ const LIQUIDITY_POOL: i32 = 5;
 const CREATED: i32 = 0;
 const UPDATED: i32 = 1;
 const REMOVED: i32 = 2;
+/// Operation types with derived events (Go reconciles only these before protocol 8).
+const DERIVED_OPS: [i32; 18] = [
+    0, 1, 2, 3, 4, 7, 8, 9, 12, 13, 14, 15, 19, 20, 21, 22, 23, 24,
+];
+
 /// `(pool id, asset A, asset B, |ΔA|, |ΔB|)`.
 type PoolDelta = ([u8; 32], Asset, Asset, i64, i64);
 /// `(kind, value)` of CAP-67 muxed info.
@@ -462,13 +466,74 @@ impl<'a> TxEvents<'a, '_> {
             }
             return Ok(out);
         }
-        if self.protocol < 8 {
-            return Err(Error::unsupported("protocol < 8 XLM reconciliation"));
-        }
         for (i, op) in self.tx.operations().iter().enumerate() {
-            out.extend(self.derive(i as u32, op)?);
+            let events = self.derive(i as u32, op)?;
+            if self.protocol < 8 && DERIVED_OPS.contains(&(op.body.discriminant() as i32)) {
+                out.extend(self.reconcile(i as u32, op, events)?);
+            } else {
+                out.extend(events);
+            }
         }
         Ok(out)
+    }
+
+    /// Protocol < 8: mint/burn XLM the ledger changes show but the events do not explain.
+    fn reconcile(&mut self, i: u32, op: &Operation, events: Vec<Event>) -> Result<Vec<Event>> {
+        let src = self.operation_source(op);
+        let mut delta: i128 = 0;
+        for c in self.operation_changes(i) {
+            if c.entry_type != ACCOUNT
+                || account_key(&account_entry(c.entry()?)?.account_id) != &src.key
+            {
+                continue;
+            }
+            let post = c
+                .post
+                .map(account_entry)
+                .transpose()?
+                .map_or(0, |a| a.balance);
+            let pre = c
+                .pre
+                .map(account_entry)
+                .transpose()?
+                .map_or(0, |a| a.balance);
+            delta += i128::from(post) - i128::from(pre);
+        }
+        for e in &events {
+            if e.asset != Some(Asset::Native) {
+                continue;
+            }
+            if e.from.as_deref() == Some(src.g.as_str()) {
+                delta += e.amount;
+            }
+            if e.to.as_deref() == Some(src.g.as_str()) && e.kind != EventKind::Burn {
+                delta -= e.amount;
+            }
+        }
+        if delta == 0 {
+            return Ok(events);
+        }
+        let contract_id = self.native()?;
+        let (kind, from, to, amount) = if delta > 0 {
+            (EventKind::Mint, None, Some(src.g), delta)
+        } else {
+            (EventKind::Burn, Some(src.g), None, -delta)
+        };
+        let extra = Event {
+            kind,
+            op_index: Some(i),
+            from,
+            to,
+            amount,
+            asset: Some(Asset::Native),
+            contract_id,
+            mux: None,
+        };
+        Ok(if delta > 0 {
+            std::iter::once(extra).chain(events).collect()
+        } else {
+            events.into_iter().chain(std::iter::once(extra)).collect()
+        })
     }
 
     fn operation_source(&self, op: &Operation) -> Account {
