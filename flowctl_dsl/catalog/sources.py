@@ -20,17 +20,12 @@ from flowctl_dsl.stellar.networks import network
 from flowctl_dsl.stellar.time_ranges import parse_duration, parse_time
 
 
-def _time(text: str) -> str:
-    parse_time(text)
-    return text
-
-
 def _duration(text: str) -> str:
     parse_duration(text)
     return text
 
 
-TimeText = Annotated[str, AfterValidator(_time)]
+#: A duration such as ``30d`` (checked); plain ``str`` so docs and hints read "a string".
 DurationText = Annotated[str, AfterValidator(_duration)]
 
 _LEDGERS = "Ledgers to read, `A..B` inclusive; `A..` follows the tip."
@@ -53,7 +48,10 @@ class RangeParams(Params):
     @field_validator("since", check_fields=False)
     @classmethod
     def _since(cls, value: str | None, info: ValidationInfo) -> str | None:
-        if value is not None and info.data.get("ledgers") is not None:
+        if value is None:
+            return value
+        parse_time(value)
+        if info.data.get("ledgers") is not None:
             raise ValueError(
                 "`since` and `ledgers` both say where the range starts; give one "
                 "(`ledgers=A..` with `until=` ends a ledger range by time)"
@@ -65,6 +63,7 @@ class RangeParams(Params):
     def _until(cls, value: str | None, info: ValidationInfo) -> str | None:
         if value is None:
             return value
+        parse_time(value)
         ledgers = info.data.get("ledgers")
         if ledgers is not None and ledgers.end is not None:
             raise ValueError("`until` and `ledgers=A..B` both say where the range ends; give one")
@@ -80,6 +79,7 @@ class RangeParams(Params):
     def _last(cls, value: str | None, info: ValidationInfo) -> str | None:
         if value is None:
             return value
+        parse_duration(value)
         for other in ("ledgers", "since"):
             if info.data.get(other) is not None:
                 raise ValueError(f"`last` and `{other}` both say where the range starts; give one")
@@ -129,9 +129,9 @@ class DatastoreParams(RangeParams):
         description="Ledgers to read, `A..B` inclusive; `A..` follows the tip; absent: the whole "
         "lake as listed now.",
     )
-    since: TimeText | None = Field(None, description=_SINCE)
-    until: TimeText | None = Field(None, description=_UNTIL)
-    last: DurationText | None = Field(None, description=_LAST)
+    since: str | None = Field(None, description=_SINCE)
+    until: str | None = Field(None, description=_UNTIL)
+    last: str | None = Field(None, description=_LAST)
     follow: bool | None = Field(
         None, description="Keep reading new objects as they appear (default: with `ledgers=A..`)."
     )
@@ -152,9 +152,9 @@ class NetworkSourceParams(RangeParams):
     ledgers: LedgerRange | None = Field(
         None, description="Ledgers to read, `A..B`; open (`A..`) or absent follows the tip."
     )
-    since: TimeText | None = Field(None, description=_SINCE)
-    until: TimeText | None = Field(None, description=_UNTIL)
-    last: DurationText | None = Field(None, description=_LAST)
+    since: str | None = Field(None, description=_SINCE)
+    until: str | None = Field(None, description=_UNTIL)
+    last: str | None = Field(None, description=_LAST)
     follow: bool | None = Field(None, description=_FOLLOW)
     stop_after: int | None = Field(None, ge=1, description=_STOP_AFTER)
     poll: DurationText = Field("2s", description=_POLL)
@@ -176,9 +176,9 @@ class RpcParams(RangeParams):
     ledgers: LedgerRange | None = Field(
         None, description="Ledgers to read, `A..B`; open (`A..`) or absent follows the tip."
     )
-    since: TimeText | None = Field(None, description=_SINCE)
-    until: TimeText | None = Field(None, description=_UNTIL)
-    last: DurationText | None = Field(None, description=_LAST)
+    since: str | None = Field(None, description=_SINCE)
+    until: str | None = Field(None, description=_UNTIL)
+    last: str | None = Field(None, description=_LAST)
     follow: bool | None = Field(None, description=_FOLLOW)
     stop_after: int | None = Field(None, ge=1, description=_STOP_AFTER)
     poll: DurationText = Field("2s", description=_POLL)
