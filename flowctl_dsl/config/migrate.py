@@ -145,8 +145,11 @@ class _Migration:
     def note(self, line: int, key: str, text: str) -> None:
         self.notes.append(Note(line, key, text))
 
-    def error(self, code: str, line: int, reason: str, hints: list[str] | None = None) -> None:
-        self.errors.append(Diagnostic(code, reason, Span.point(line, 1), tuple(hints or ())))
+    def error(
+        self, code: str, where: int | Span, reason: str, hints: list[str] | None = None
+    ) -> None:
+        span = where if isinstance(where, Span) else Span.point(where, 1)
+        self.errors.append(Diagnostic(code, reason, span, tuple(hints or ())))
 
     def span(self, node: Any, key: str | int | None = None) -> Span:
         at: tuple[int, int] | None = None
@@ -183,7 +186,8 @@ class _Migration:
                 self.note(self.line(node, extra), f"{where}.{extra}", "not needed in flowctl")
         if kind_name in v1.known(kind):
             return kind_name, config
-        line = self.line(node, "type")
+        at = self.span(node, "type")
+        line = Span.point(at.line, at.column, len(kind_name))
         if kind_name in v1.UNSUPPORTED:
             self.error(
                 "FC511",
