@@ -237,9 +237,10 @@ def coerce(value: ir.Value, info: FieldInfo) -> ir.Value:
 @cache
 def _adapter(model: type[BaseModel], param: str) -> TypeAdapter[Any]:
     info = model.model_fields[param]
-    if not info.metadata:
-        return TypeAdapter(info.annotation)
-    return TypeAdapter(typing.Annotated[info.annotation, *info.metadata])  # type: ignore[name-defined]
+    annotation: Any = info.annotation
+    if info.metadata:
+        annotation = typing.Annotated[annotation, *info.metadata]
+    return TypeAdapter(annotation)
 
 
 def check_param(spec: Spec, param: str, value: ir.Value) -> str | None:

@@ -467,11 +467,10 @@ class _Migration:
             raw = config[key]
             span = self.span(config, key)
             values = raw if isinstance(raw, list) else [raw]
-            consts: list[ir.Expr] = [
-                ir.Const(value=self.string(str(v), span), span=span) for v in values
-            ]
-            if len(consts) == 1:
-                out.append(self.compare(column, "==", consts[0].value, span))  # type: ignore[attr-defined]
+            strings = [self.string(str(v), span) for v in values]
+            consts: list[ir.Expr] = [ir.Const(value=v, span=span) for v in strings]
+            if len(strings) == 1:
+                out.append(self.compare(column, "==", strings[0], span))
             else:
                 expr = ir.InList(left=ir.FieldRef(path=[column]), items=consts, span=span)
                 out.append(ir.Filter(expr=expr, span=span))

@@ -240,8 +240,12 @@ UNSUPPORTED: dict[str, str] = {
 
 def known(kind: Kind) -> tuple[str, ...]:
     """Every V1 type name of ``kind`` flowctl recognises (migrated or not)."""
-    table = {"source": SOURCES, "processor": PROCESSORS, "consumer": CONSUMERS}[kind]
-    return tuple(table)
+    tables: dict[str, dict[str, object]] = {
+        "source": dict(SOURCES),
+        "processor": dict(PROCESSORS),
+        "consumer": dict(CONSUMERS),
+    }
+    return tuple(tables[kind])
 
 
 def all_types() -> tuple[str, ...]:
