@@ -121,7 +121,8 @@ def cmd_compile(args: argparse.Namespace, parser: argparse.ArgumentParser) -> in
         "ir.json": out / "ir.json",
         "plan.json": out / "plan.json",
     }
-    files["ir.json"].write_text(ir.dump(load(inp, args.sets)) + "\n")
+    # ${VAR} stays unexpanded in ir.json: values from the environment (secrets) never reach disk.
+    files["ir.json"].write_text(ir.dump(load(inp, args.sets, keep_env=True)) + "\n")
     files["plan.json"].write_text(plan.model_dump_json(indent=2) + "\n")
     settings = runner_settings(args)
     runner_warnings(runner, plan, settings)
@@ -195,11 +196,11 @@ def cmd_fmt(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from flowctl_dsl import ast
     from flowctl_dsl.driver import load
     from flowctl_dsl.parse import parse
-    from flowctl_dsl.printer import print_pipeline
+    from flowctl_dsl.printer import Form, print_pipeline
 
     inp = get_input(args, parser)
     pipeline = load(inp, (), keep_env=True)  # ${VAR} stays as written: fmt never expands secrets
-    form = args.to or ("key" if isinstance(parse(inp.source.text), ast.KeyDoc) else "pipe")
+    form: Form = args.to or ("key" if isinstance(parse(inp.source.text), ast.KeyDoc) else "pipe")
     text = print_pipeline(pipeline, form, default_name=inp.default_name)
     if args.check:
         if text != inp.source.text:

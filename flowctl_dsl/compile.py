@@ -17,7 +17,7 @@ Builder = Callable[[Step, Plan], beam.PTransform]
 
 
 def context(step: Step, plan: Plan) -> BuildContext:
-    schema = step.schema if step.kind != "sink" else step.input_schema
+    schema = step.arrow_schema if step.kind != "sink" else step.input_schema
     return BuildContext(
         pipeline=plan.pipeline,
         component=step.name,
@@ -48,8 +48,8 @@ def build_select(step: Step, plan: Plan) -> beam.PTransform:
 
 
 def build_derive(step: Step, plan: Plan) -> beam.PTransform:
-    assert step.assignments is not None and step.schema is not None
-    return relational.DeriveFields(step.assignments, step.schema)
+    assert step.assignments is not None and step.arrow_schema is not None
+    return relational.DeriveFields(step.assignments, step.arrow_schema)
 
 
 def build_limit(step: Step, plan: Plan) -> beam.PTransform:

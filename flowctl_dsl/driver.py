@@ -9,6 +9,7 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from flowctl_dsl import ast, ir
 from flowctl_dsl.catalog import Catalog, catalog
@@ -86,7 +87,9 @@ def apply_params(p: ir.Pipeline, sets: list[tuple[str, str, str]], cat: Catalog)
             ]
             sinks = [i for i, s in enumerate(p.sinks) if s.name == target]
             if hits:
-                stages[hits[0]] = _with_arg(stages[hits[0]], arg, cat, "processor")  # type: ignore[arg-type]
+                process = stages[hits[0]]
+                assert isinstance(process, ir.Process)
+                stages[hits[0]] = _with_arg(process, arg, cat, "processor")
                 p = p.model_copy(update={"stages": stages})
             elif sinks:
                 new = list(p.sinks)
@@ -102,7 +105,10 @@ def apply_params(p: ir.Pipeline, sets: list[tuple[str, str, str]], cat: Catalog)
     return p
 
 
-def _with_arg(comp: ir.Component, arg: ir.Arg, cat: Catalog, kind: str) -> ir.Component:
+C = TypeVar("C", bound=ir.Component)
+
+
+def _with_arg(comp: C, arg: ir.Arg, cat: Catalog, kind: str) -> C:
     """``comp`` with ``arg`` set, replacing a named or positional value for the same parameter."""
     spec = cat.get(kind, comp.name)  # type: ignore[arg-type]
     positional = spec.positional if spec else ()

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from flowctl_dsl.errors import Span
 
-IR_VERSION = 1
+IR_VERSION: Literal[1] = 1
 
 
 class Node(BaseModel):

@@ -123,7 +123,9 @@ class Lowering:
                 )
             else:
                 self.error(
-                    "FC011", '`save_to` takes sinks, e.g. `save_to: parquet("out/")`', item.span
+                    "FC011",
+                    '`save_to` takes sinks, e.g. `save_to: parquet("out/")`',
+                    getattr(item, "span", None),
                 )
         if source is None:
             return None

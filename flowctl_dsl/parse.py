@@ -240,7 +240,8 @@ def describe_expected(expected: set[str]) -> str:
 def syntax_error(err: UnexpectedInput, text: str) -> FlowctlError:
     """Turn a Lark error into a coded diagnostic with a span and hints."""
     if isinstance(err, UnexpectedCharacters):
-        char = text[err.pos_in_stream] if err.pos_in_stream < len(text) else ""
+        pos = err.pos_in_stream or 0
+        char = text[pos] if pos < len(text) else ""
         span = Span.point(err.line, err.column)
         if char in "\"'":
             return FlowctlError.one(

@@ -58,7 +58,8 @@ class Step(BaseModel):
         return self._params
 
     @property
-    def schema(self) -> pa.Schema | None:
+    def arrow_schema(self) -> pa.Schema | None:
+        """The pyarrow schema of the records this step emits."""
         return self._schema
 
     @property

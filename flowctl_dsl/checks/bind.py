@@ -6,7 +6,7 @@ spec's pydantic model in strict mode, so ``gzip="yes"`` is an error rather than 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal, get_args, get_origin
 
 from pydantic import ValidationError
 
@@ -131,7 +131,7 @@ def bind(ctx: Context, comp: ir.Component, spec: Spec) -> Any:
     except ValidationError as err:
         for e in err.errors():
             name = str(e["loc"][0]) if e["loc"] else ""
-            arg = where.get(name)
+            given = where.get(name)
             if e["type"] == "missing":
                 ctx.error(
                     "FC106",
@@ -140,10 +140,10 @@ def bind(ctx: Context, comp: ir.Component, spec: Spec) -> Any:
                     [f"e.g. {spec.examples[0]}" if spec.examples else f"add {name}=…"],
                 )
                 continue
-            span = arg.value.span if arg is not None and arg.value.span else comp.span
+            span = given.value.span if given is not None and given.value.span else comp.span
             field = fields.get(name)
             expected = _expected(field.annotation) if field else ""
-            got = f" (got {describe_value(arg.value)})" if arg is not None else ""
+            got = f" (got {describe_value(given.value)})" if given is not None else ""
             msg = str(e["msg"]).removeprefix("Value error, ")
             hints = [f"`{name}` takes {expected}"] if expected else []
             if field is not None and field.description:
@@ -157,6 +157,8 @@ def _line(span: Span | None) -> str:
 
 
 def _expected(annotation: Any) -> str:
+    if get_origin(annotation) is Literal:
+        return "one of " + ", ".join(f"`{v}`" for v in get_args(annotation))
     text = getattr(annotation, "__name__", None) or str(annotation)
     text = text.replace("typing.", "").replace("flowctl_dsl.catalog.params.", "")
     words = {

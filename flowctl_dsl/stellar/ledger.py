@@ -171,8 +171,8 @@ class LedgerView:
         return self.body.tx_set
 
     @property
-    def tx_processing(self) -> list[sx.TransactionResultMeta] | list[sx.TransactionResultMetaV1]:
-        return self.body.tx_processing
+    def tx_processing(self) -> list[sx.TransactionResultMeta | sx.TransactionResultMetaV1]:
+        return list(self.body.tx_processing)
 
     @property
     def transaction_count(self) -> int:

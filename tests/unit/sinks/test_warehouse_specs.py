@@ -154,11 +154,6 @@ def test_compiled_pipeline_and_plan_hold_no_password(
         assert PASSWORD.encode() not in (out_dir / name).read_bytes(), name
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="cli.cmd_compile writes ir.json from the env-expanded IR, DSN included "
-    "(cli.py/ir.py are not the sinks' files)",
-)
 def test_compiled_ir_holds_no_password(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, stellar_fixtures: Path
 ) -> None:
