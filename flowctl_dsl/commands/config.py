@@ -14,7 +14,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from flowctl_dsl import ir
-from flowctl_dsl.config.layers import RANK, Layers, Setting, discover, given_params
+from flowctl_dsl.config.layers import (
+    RANK,
+    RPC_SOURCE,
+    Layers,
+    Setting,
+    discover,
+    given_params,
+    network_name,
+)
 from flowctl_dsl.errors import FlowctlError, suggestion_hints
 
 
@@ -59,7 +67,6 @@ def pipeline_rows(
     from flowctl_dsl.catalog import catalog
     from flowctl_dsl.cli import get_input
     from flowctl_dsl.driver import load, split_sets
-    from flowctl_dsl.stellar.networks import UnknownNetworkError, network
 
     inp = get_input(args, parser)
     cat = catalog()
@@ -79,13 +86,13 @@ def pipeline_rows(
         for param in spec.params.model_fields:
             key = f"{label}.{param}"
             chain = layers.chain(f"defaults.{spec.name}.{param}")
-            net = given.get("network")
-            if param == "network_passphrase" and isinstance(net, ir.StrV | ir.NameV):
-                try:
-                    extra = layers.chain(f"networks.{network(net.value).name}.passphrase")
-                except UnknownNetworkError:
-                    extra = []
-                chain = sorted([*extra, *chain], key=lambda s: RANK[s.layer])
+            net = network_name(given.get("network"))
+            extra: list[Setting] = []
+            if net and param == "network_passphrase":
+                extra = layers.chain(f"networks.{net}.passphrase")
+            elif net and param == "url" and spec.name == RPC_SOURCE:
+                extra = layers.chain(f"networks.{net}.rpc_url")
+            chain = sorted([*extra, *chain], key=lambda s: RANK[s.layer])
             chain = [Setting(key, s.value, s.layer, s.origin) for s in chain]
             if param in given:
                 value = given[param]

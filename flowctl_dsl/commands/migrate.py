@@ -42,7 +42,7 @@ def cmd_migrate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> in
             None,
             [f"flowctl migrate {path} -o {out.with_suffix('')}/"],
         )
-    notes = 0
+    notes = changed = 0
     for result in results:
         target = None
         if out is not None:
@@ -50,7 +50,8 @@ def cmd_migrate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> in
         body = print_pipeline(result.pipeline, form, default_name=None)
         for note in result.notes:
             print(note.render(str(path)), file=sys.stderr)
-        notes += len(result.notes)
+        notes += sum(n.dropped for n in result.notes)
+        changed += sum(not n.dropped for n in result.notes)
         if form == "pipe":
             print(
                 f"{path}: note: the pipe form has no name; `{result.name}` is named after the "
@@ -65,8 +66,8 @@ def cmd_migrate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> in
             print(f"wrote {target}", file=sys.stderr)
     print(
         f"migrated {len(results)} pipeline{'s' if several else ''} from {path}; "
-        f"{notes} V1 setting{'s' if notes != 1 else ''} not carried over"
-        + (" (listed above)" if notes else ""),
+        f"{notes} V1 setting{'s' if notes != 1 else ''} not carried over, {changed} carried over "
+        "differently" + (" (listed above)" if notes or changed else ""),
         file=sys.stderr,
     )
     return 1 if args.strict and notes else 0

@@ -56,6 +56,8 @@ RANK = {name: i for i, name in enumerate(LAYERS)}
 SETTINGS = {"output_root": "sink paths must stay inside this folder (unset: no limit)"}
 #: Keys of a ``[networks.<name>]`` table, and the network attribute each overrides.
 NETWORK_KEYS = {"passphrase": "passphrase", "lake_url": "lake_url", "rpc_url": "rpc_url"}
+#: The source that reads a network's ``rpc_url`` when given ``network=`` and no URL.
+RPC_SOURCE = "rpc"
 #: Network keys that feed a parameter of the network's own source (``mainnet(url=…)``).
 NETWORK_SOURCE_PARAMS = {"lake_url": "url"}
 SECRET_WORDS = ("password", "secret", "token", "dsn", "auth")
@@ -121,9 +123,11 @@ class Layers:
         return Path(win.value.value).expanduser()
 
     def apply(self, pipeline: ir.Pipeline, cat: Catalog | None = None) -> ir.Pipeline:
-        """``pipeline`` with configured defaults added for every parameter it does not give."""
-        if all(s.layer == "built-in" for s in self.settings):
-            return pipeline
+        """``pipeline`` with configured defaults added for every parameter it does not give.
+
+        Built-in values are not added (the catalog applies them itself), except a network's RPC
+        URL: ``rpc(network=testnet)`` without a URL reads the network table's ``rpc_url``.
+        """
         cat = cat or catalog()
         stages = [
             self._apply(s, cat, "processor") if isinstance(s, ir.Process) else s
@@ -149,17 +153,26 @@ class Layers:
             win = self.winner(f"defaults.{spec.name}.{param}", configured_only=True)
             if win is not None:
                 extra.append(ir.Arg(name=param, value=win.value))
-        if "network_passphrase" in spec.params.model_fields and "network_passphrase" not in given:
-            net = given.get("network")
-            if isinstance(net, ir.StrV | ir.NameV):
-                try:
-                    name = network(net.value).name
-                except UnknownNetworkError:
-                    name = None
-                win = self.winner(f"networks.{name}.passphrase", configured_only=True)
-                if name and win is not None:
-                    extra.append(ir.Arg(name="network_passphrase", value=win.value))
+        net = network_name(given.get("network"))
+        if net and "network_passphrase" in spec.params.model_fields:
+            win = self.winner(f"networks.{net}.passphrase", configured_only=True)
+            if "network_passphrase" not in given and win is not None:
+                extra.append(ir.Arg(name="network_passphrase", value=win.value))
+        if net and spec.name == RPC_SOURCE and "url" not in given:
+            win = self.winner(f"networks.{net}.rpc_url")
+            if win is not None and not isinstance(win.value, ir.NullV):
+                extra.append(ir.Arg(name="url", value=win.value))
         return comp.model_copy(update={"args": [*comp.args, *extra]}) if extra else comp
+
+
+def network_name(value: ir.Value | None) -> str | None:
+    """The canonical network a ``network=`` value names (None if it names none)."""
+    if not isinstance(value, ir.StrV | ir.NameV):
+        return None
+    try:
+        return network(value.value).name
+    except UnknownNetworkError:
+        return None
 
 
 def given_params(comp: ir.Component, spec: Spec) -> dict[str, ir.Value]:
@@ -256,10 +269,16 @@ def check_param(spec: Spec, param: str, value: ir.Value) -> str | None:
         except secrets.SecretError as err:
             return err.reason
         return None
+    data = python_value(value)
     try:
-        _adapter(spec.params, param).validate_python(python_value(value), strict=True)
+        _adapter(spec.params, param).validate_python(data, strict=True)
+        spec.params.model_validate({param: data}, strict=True)  # field validators too
     except ValidationError as err:
-        return "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in err.errors())
+        mine = [
+            e for e in err.errors() if e["loc"][:1] in ((), (param,)) and e["type"] != "missing"
+        ]
+        if mine:
+            return "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in mine)
     return None
 
 

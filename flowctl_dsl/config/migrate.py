@@ -97,14 +97,15 @@ def load_yaml(source: Source) -> Any:
 # ---- results ------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Note:
-    """A V1 setting that was not carried over, and why."""
+    """A V1 setting that was not carried over (``dropped``) or was carried over differently."""
 
     line: int
     key: str
     text: str
+    dropped: bool = True
 
     def render(self, file: str) -> str:
-        return f"{file}:{self.line}: {self.key}: {self.text}"
+        return f"{file}:{self.line}: {self.key}: {'' if self.dropped else 'note: '}{self.text}"
 
 
 @dataclass
@@ -142,8 +143,8 @@ class _Migration:
         self.passphrases: list[tuple[str, int, str]] = []
 
     # ---- helpers
-    def note(self, line: int, key: str, text: str) -> None:
-        self.notes.append(Note(line, key, text))
+    def note(self, line: int, key: str, text: str, dropped: bool = True) -> None:
+        self.notes.append(Note(line, key, text, dropped))
 
     def error(
         self, code: str, where: int | Span, reason: str, hints: list[str] | None = None
@@ -235,7 +236,7 @@ class _Migration:
             key = f"{where}.config.network_passphrase"
             if net is None:
                 if _ENV.match(raw) or "${" in raw:
-                    self.note(line, key, "taken from the source's network in flowctl")
+                    self.note(line, key, "taken from the source's network in flowctl", False)
                 else:
                     self.note(line, key, "not a known network passphrase; not migrated")
             elif self.network is None:
@@ -256,14 +257,6 @@ class _Migration:
         type_name, config = found
         how = v1.SOURCES[type_name]
         self.check_keys(config, v1.SOURCE_KEYS[how], where, type_name)
-        for key in v1.TIME_KEYS:
-            if key in config:
-                self.error(
-                    "FC512",
-                    self.line(config, key),
-                    f"{where}.config.{key}: time ranges have no flowctl equivalent",
-                    ["give start_ledger/end_ledger (ledgers=A..B)"],
-                )
         declared = config.get("network")
         if declared is not None:
             try:
@@ -284,63 +277,102 @@ class _Migration:
                     f"{where}.config.rpc_method: `{method}` has no flowctl equivalent",
                     ["flowctl reads whole ledgers; use getLedgers, or contract_events for events"],
                 )
-            url = str(config.get("rpc_url", ""))
-            if self.network is None:
-                for name in ("testnet", "futurenet", "mainnet", "pubnet"):
-                    if name in url:
-                        self.network = network(name).name
-                        break
         facts = {"how": how, "config": config, "type": type_name, "where": where, "node": node}
         return None, facts
 
     def build_source(self, facts: dict[str, Any]) -> ir.Source | None:
         how, config, where = facts["how"], facts["config"], facts["where"]
-        node = facts["node"]
-        span = self.span(node, "type")
-        args: list[ir.Arg] = []
-        ledgers = self.ledgers(config, where)
-        if how in ("core", "rpc"):
+        span = self.span(facts["node"], "type")
+        ranges = self.range_args(config, where)
+        if ranges is None:
+            return None
+        if how == "core":
             net = self.network
-            if net is None or net not in ("mainnet", "testnet"):
-                what = f"`{net}` has no public data lake" if net else "cannot tell the network"
+            if net not in ("mainnet", "testnet"):
                 self.error(
                     "FC512",
-                    span.line,
-                    f"{where}: {what}, which flowctl would read instead",
-                    ["add network: testnet or network: pubnet to the source config"],
+                    span,
+                    f"{where}: captive core on {net or 'an unknown network'}: flowctl reads the "
+                    "network's public data lake instead, and there is none",
+                    ["network: testnet or network: pubnet"],
                 )
                 return None
-            if ledgers is not None:
-                args.append(ir.Arg(name="ledgers", value=ledgers))
-            return ir.Source(name=net, args=args, span=span, name_span=span)
+            return ir.Source(name=net, args=ranges, span=span, name_span=span)
+        if how == "rpc":
+            return self.rpc_source(config, where, span, ranges)
         if how == "fs":
             raw = config.get("path")
             if not isinstance(raw, str):
-                self.error("FC512", span.line, f"{where}: the FS source needs config.path")
+                self.error("FC512", span, f"{where}: the FS source needs config.path")
                 return None
             url = raw if "://" in raw else "file://" + raw if raw.startswith("/") else raw
         else:
             raw = config.get("bucket_name")
             if not isinstance(raw, str) or not raw.strip():
-                self.error("FC512", span.line, f"{where}: the source needs config.bucket_name")
+                self.error("FC512", span, f"{where}: the source needs config.bucket_name")
                 return None
             scheme = "s3" if how == "s3" else "gs"
             url = raw if "://" in raw else f"{scheme}://{raw.strip('/')}"
-        url_span = self.span(config, "bucket_name" if how != "fs" else "path")
-        url_value = self.string(url, url_span)
+        url_value = self.string(url, self.span(config, "bucket_name" if how != "fs" else "path"))
+        extra = [
+            ir.Arg(name=param, value=self.string(str(config[key]), self.span(config, key)))
+            for key, param in (("region", "region"), ("endpoint", "endpoint_url"))
+            if config.get(key) is not None
+        ]
         if self.network in ("mainnet", "testnet"):
-            args.append(ir.Arg(name="url", value=url_value))
-            if ledgers is not None:
-                args.insert(0, ir.Arg(name="ledgers", value=ledgers))
+            args = [*ranges, ir.Arg(name="url", value=url_value), *extra]
             return ir.Source(name=self.network, args=args, span=span, name_span=span)
-        args.append(ir.Arg(value=url_value))
+        args = [ir.Arg(value=url_value)]
         if self.network is not None:
             args.append(ir.Arg(name="network", value=ir.NameV(value=self.network)))
-        if ledgers is not None:
-            args.append(ir.Arg(name="ledgers", value=ledgers))
+        args += [*ranges, *extra]
         return ir.Source(name="datastore", args=args, span=span, name_span=span)
 
-    def ledgers(self, config: YMap, where: str) -> ir.RangeV | None:
+    def rpc_source(
+        self, config: YMap, where: str, span: Span, ranges: list[ir.Arg]
+    ) -> ir.Source | None:
+        raw = config.get("rpc_url")
+        if not isinstance(raw, str) or not raw.strip():
+            self.error("FC512", span, f"{where}: the RPC source needs config.rpc_url")
+            return None
+        args = [ir.Arg(value=self.string(raw, self.span(config, "rpc_url")))]
+        if self.network is not None:
+            args.append(ir.Arg(name="network", value=ir.NameV(value=self.network)))
+        args += ranges
+        size = config.get("batch_size")
+        if isinstance(size, int) and not isinstance(size, bool):
+            if 1 <= size <= 200:
+                args.append(ir.Arg(name="page_size", value=ir.IntV(value=size)))
+            else:
+                self.note(
+                    self.line(config, "batch_size"),
+                    f"{where}.config.batch_size",
+                    "getLedgers pages hold at most 200 ledgers; page_size stays at its default",
+                )
+        poll = config.get("poll_interval")
+        if isinstance(poll, int) and not isinstance(poll, bool) and poll > 0:
+            args.append(ir.Arg(name="poll", value=ir.StrV(value=f"{poll}s")))
+        header = config.get("auth_header")
+        if isinstance(header, str) and header:
+            key, line = f"{where}.config.auth_header", self.line(config, "auth_header")
+            if "${" in header:
+                value = self.string(header, self.span(config, "auth_header"))
+                headers = ir.MapV(items={"Authorization": value})
+                args.append(ir.Arg(name="headers", value=headers))
+                self.note(
+                    line, key, "sent as the Authorization header, from the environment", False
+                )
+            else:
+                self.note(
+                    line,
+                    key,
+                    "a literal credential is not written to the .flow: add "
+                    'headers={Authorization: "${RPC_AUTH_HEADER}"} to rpc(…) and export it',
+                )
+        return ir.Source(name="rpc", args=args, span=span, name_span=span)
+
+    def ledgers(self, config: YMap, where: str) -> ir.RangeV | None | bool:
+        """``start_ledger``/``end_ledger`` as a range (None: not given; False: an error)."""
         start, end = config.get("start_ledger"), config.get("end_ledger")
         if start is None and end is None:
             return None
@@ -348,21 +380,61 @@ class _Migration:
             if value is not None and not (isinstance(value, int) and not isinstance(value, bool)):
                 self.error(
                     "FC512",
-                    self.line(config, key),
+                    self.span(config, key),
                     f"{where}.config.{key} must be a whole number here",
                     ["for a range from the environment write ledgers=${LEDGERS} in the .flow"],
                 )
-                return None
+                return False
         if start is None:
             self.error(
                 "FC512",
-                self.line(config, "end_ledger"),
+                self.span(config, "end_ledger"),
                 f"{where}: end_ledger without start_ledger",
             )
-            return None
+            return False
         if end == 0 or config.get("continuous_mode") is True:
             end = None
         return ir.RangeV(start=start, end=end, span=self.span(config, "start_ledger"))
+
+    def range_args(self, config: YMap, where: str) -> list[ir.Arg] | None:
+        """``ledgers``/``since``/``until``/``last``/``follow`` from the V1 range keys."""
+        from flowctl_dsl.stellar.time_ranges import TimeRangeError, parse_duration
+
+        args: list[ir.Arg] = []
+        ledgers = self.ledgers(config, where)
+        if ledgers is False:
+            return None
+        if isinstance(ledgers, ir.RangeV):
+            args.append(ir.Arg(name="ledgers", value=ledgers))
+        for key, param in (("start_time", "since"), ("end_time", "until")):
+            if config.get(key) is not None:
+                raw = config[key]
+                text = raw.isoformat() if hasattr(raw, "isoformat") else str(raw)
+                args.append(ir.Arg(name=param, value=ir.StrV(value=text)))
+        ago = config.get("start_time_ago")
+        if ago is not None:
+            try:
+                parse_duration(str(ago))
+            except TimeRangeError:
+                self.error(
+                    "FC512",
+                    self.span(config, "start_time_ago"),
+                    f"{where}.config.start_time_ago: `{ago}` is not a duration flowctl reads",
+                    ["units s, m, h, d, w: e.g. 365d for 1y, 180d for 6mo"],
+                )
+                return None
+            args.append(ir.Arg(name="last", value=ir.StrV(value=str(ago))))
+        if config.get("end_time_ago") is not None:
+            self.error(
+                "FC512",
+                self.span(config, "end_time_ago"),
+                f"{where}.config.end_time_ago: flowctl ranges cannot end a duration before now",
+                ["give end_time (an instant) or end_ledger"],
+            )
+            return None
+        if config.get("continuous_mode") is True:
+            args.append(ir.Arg(name="follow", value=ir.BoolV(value=True)))
+        return args
 
     # ---- processors
     def processors(self, items: Any, where: str) -> tuple[list[ir.Stage], str | None]:
@@ -386,7 +458,7 @@ class _Migration:
             target = v1.PROCESSORS[type_name]
             span = self.span(node, "type")
             if target is None and type_name == "BlankProcessor":
-                self.note(span.line, f"{at}.type", "a passthrough: no stage needed")
+                self.note(span.line, f"{at}.type", "a passthrough: no stage needed", False)
                 continue
             args: list[ir.Arg] = []
             filters = self.payment_filters(type_name, config, at, args)
@@ -525,7 +597,9 @@ class _Migration:
             else:
                 args = []
                 if type_name != "StdoutConsumer":
-                    self.note(span.line, f"{at}.type", f"{type_name} becomes the stdout sink")
+                    self.note(
+                        span.line, f"{at}.type", f"{type_name} becomes the stdout sink", False
+                    )
             if args is not None:
                 sinks.append(ir.Sink(name=target, args=args, span=span, name_span=span))
         return sinks
@@ -606,7 +680,9 @@ class _Migration:
         if records is None:
             self.error("FC512", line, f"{where}: no table name and no processor to name it after")
             return None
-        self.note(line, f"{where}.type", f"writes table `{records}` (named after the records)")
+        self.note(
+            line, f"{where}.type", f"writes table `{records}` (named after the records)", False
+        )
         return ir.Arg(name="table", value=ir.StrV(value=records))
 
     def postgres(
@@ -638,6 +714,7 @@ class _Migration:
                     at,
                     f"{where}.config.{key}",
                     f'becomes secret("env:{env[1]}"): never written out',
+                    False,
                 )
                 return call
             return self.string(self.without_password(raw, where, key, at))

@@ -28,9 +28,18 @@ _WORKERS = "no per-source setting: `flowctl run --workers N` sets parallelism"
 _LAYOUT = "not needed: flowctl reads the lake layout from its .config.json"
 _CHECKPOINT = "no equivalent: flowctl sinks are idempotent on re-runs instead of checkpointing"
 _CORE = "not needed: flowctl reads the network's data lake instead of running stellar-core"
-_RPC = "no equivalent: flowctl has no RPC source and reads the network's data lake instead"
+_RPC = "no equivalent in flowctl's rpc source (getLedgers)"
 
-_LEDGER_KEYS = {"start_ledger": "", "end_ledger": "", "continuous_mode": "", "network": ""}
+_LEDGER_KEYS = {
+    "start_ledger": "",
+    "end_ledger": "",
+    "start_time": "",
+    "end_time": "",
+    "start_time_ago": "",
+    "end_time_ago": "",
+    "continuous_mode": "",
+    "network": "",
+}
 _BUFFERED_KEYS = {
     **_LEDGER_KEYS,
     "bucket_name": "",
@@ -42,15 +51,12 @@ _BUFFERED_KEYS = {
     "ledgers_per_file": _LAYOUT,
     "files_per_partition": _LAYOUT,
     "access_token": "no equivalent: use Google application default credentials",
-    "region": "no equivalent: give the region through the AWS environment (AWS_REGION)",
-    "endpoint": "no equivalent for S3-compatible endpoints",
-    "force_path_style": "no equivalent for S3-compatible endpoints",
+    "region": "",
+    "endpoint": "",
+    "force_path_style": "not needed: S3-compatible endpoints are addressed by path",
     "checkpoint_dir": _CHECKPOINT,
     "checkpoint_interval": _CHECKPOINT,
 }
-#: Source keys that change which ledgers are read: no equivalent is an error, not a note.
-TIME_KEYS = ("start_time_ago", "end_time_ago", "start_time", "end_time")
-
 SOURCE_KEYS: dict[str, dict[str, str]] = {
     "gcs": _BUFFERED_KEYS,
     "s3": _BUFFERED_KEYS,
@@ -64,10 +70,10 @@ SOURCE_KEYS: dict[str, dict[str, str]] = {
     },
     "rpc": {
         **_LEDGER_KEYS,
-        "rpc_url": _RPC,
-        "auth_header": _RPC + " (the header is a secret and is not shown)",
-        "batch_size": _RPC,
-        "poll_interval": _RPC,
+        "rpc_url": "",
+        "auth_header": "",
+        "batch_size": "",
+        "poll_interval": "",
         "rpc_method": "",
         "filters": _RPC,
         "pagination": _RPC,

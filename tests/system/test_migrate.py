@@ -32,6 +32,7 @@ def clean_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, stellar_fixtur
     monkeypatch.chdir(tmp_path)
     lake = stellar_fixtures / "testnet" / "datalake-testbucket"
     monkeypatch.setenv("TESTNET_LAKE", str(lake))
+    monkeypatch.setenv("RPC_API_KEY", "test-key")
 
 
 def ir_dump(path: Path, capsys: pytest.CaptureFixture[str]) -> dict[str, object]:

@@ -87,10 +87,55 @@ def test_every_error_in_the_file_is_reported() -> None:
     assert [d.code for d in err.diagnostics] == ["FC511", "FC511", "FC511"]
 
 
-def test_time_ranges_cannot_be_dropped_silently() -> None:
-    source = Source("v1.yaml", doc().text.replace("start_ledger: 10", "start_time_ago: 30d"))
-    (diag, *_) = fails(source).diagnostics
-    assert diag.code == "FC512" and "start_time_ago" in diag.reason
+def test_time_ranges_become_since_until_last_and_follow() -> None:
+    text = doc().text.replace("        start_ledger: 10\n        end_ledger: 20\n", "{keys}")
+    keys = '        start_time: "2024-09-01T00:00:00Z"\n        end_time: "2024-09-02T00:00:00Z"\n'
+    (result,) = migrate(Source("v1.yaml", text.format(keys=keys)))
+    source = printer.component(result.pipeline.source)
+    assert 'since="2024-09-01T00:00:00Z", until="2024-09-02T00:00:00Z"' in source
+    keys = "        start_time_ago: 2w\n        continuous_mode: true\n"
+    (result,) = migrate(Source("v1.yaml", text.format(keys=keys)))
+    assert 'last="2w", follow=true' in printer.component(result.pipeline.source)
+
+
+@pytest.mark.parametrize(
+    ("keys", "phrase"),
+    [
+        ("        start_time_ago: 1y\n", "not a duration"),
+        ("        start_time_ago: 30d\n        end_time_ago: 1d\n", "end_time_ago"),
+        ("        end_ledger: 20\n", "end_ledger without start_ledger"),
+        ('        start_ledger: "${START}"\n', "whole number"),
+    ],
+)
+def test_ranges_that_cannot_be_expressed_are_errors(keys: str, phrase: str) -> None:
+    text = doc().text.replace("        start_ledger: 10\n        end_ledger: 20\n", keys)
+    (diag, *_) = fails(Source("v1.yaml", text)).diagnostics
+    assert diag.code == "FC512" and phrase in diag.reason
+
+
+def test_rpc_sources_become_rpc_and_literal_credentials_are_not_copied() -> None:
+    source = v1("""
+        pipeline:
+          source:
+            type: RPCSourceAdapter
+            config:
+              rpc_url: "https://rpc.example.org"
+              auth_header: "${RPC_AUTH}"
+              batch_size: 50
+              poll_interval: 5
+              start_ledger: 100
+          processors:
+            - type: LatestLedger
+              config:
+                network_passphrase: "Test SDF Network ; September 2015"
+          consumers:
+            - type: StdoutConsumer
+    """)
+    (result,) = migrate(source)
+    assert printer.component(result.pipeline.source) == (
+        'rpc("https://rpc.example.org", network=testnet, ledgers=100.., page_size=50, '
+        'poll="5s", headers={Authorization: "${RPC_AUTH}"})'
+    )
 
 
 def test_unsafe_yaml_tags_are_refused() -> None:
