@@ -187,3 +187,21 @@ def test_output_root_checks_defaulted_paths_too(
         planned(Input.inline("localnet | ledgers | save_to parquet"))  # default out/{pipeline}/
     assert err.value.diagnostics[0].code == "FC530"
     planned(Input.inline('localnet | ledgers | save_to parquet("data/{pipeline}/")'))
+
+
+def test_rpc_without_a_url_reads_the_network_table(places: Places) -> None:
+    text = "rpc(network=testnet, ledgers=1..2) | ledgers | stdout"
+    assert planned(Input.inline(text)).source.params["url"] == "https://soroban-testnet.stellar.org"
+    places.write("project", '[networks.testnet]\nrpc_url = "http://localhost:8000/rpc"\n')
+    assert planned(Input.inline(text)).source.params["url"] == "http://localhost:8000/rpc"
+    explicit = 'rpc("http://mine/rpc", network=testnet, ledgers=1..2) | ledgers | stdout'
+    assert planned(Input.inline(explicit)).source.params["url"] == "http://mine/rpc"
+
+
+def test_field_validators_run_on_configured_values(places: Places) -> None:
+    path = places.write("project", '[defaults.datastore]\nsince = "yesterday"\n')
+    with pytest.raises(FlowctlError) as err:
+        discover()
+    (diag,) = err.value.diagnostics
+    assert diag.code == "FC503" and "not an ISO 8601 time" in diag.reason
+    assert err.value.render().startswith(f"{path}:2:1:")
