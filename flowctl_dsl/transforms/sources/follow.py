@@ -9,7 +9,8 @@ ones exist is a gap: an error naming it unless ``skip_gaps``.
 
 Guarantees: every ledger from ``start`` is emitted once, in sequence order, with no gaps (or the
 run fails); nothing is buffered (downstream steps are fused, so records leave as ledgers
-arrive). The deferred residual is lost by FnApiRunner with more than one worker
+arrive). SIGINT/SIGTERM stop it at a ledger boundary: the run then finishes normally (exit 0),
+every emitted ledger fully processed and its records written. The deferred residual is lost by FnApiRunner with more than one worker
 (apache/beam#19842), so :class:`FollowLedgers` forces the direct runner to one worker.
 """
 
@@ -139,6 +140,9 @@ class _FollowFn(beam.DoFn):
         stop = tracker.current_restriction().stop
         started = time.monotonic()
         while time.monotonic() - started < max(self.poll, 1.0):
+            if STOP.is_set():
+                tracker.try_claim(stop - 1)  # stopped by a signal: end the range here
+                return
             ledgers = self.feed.fetch(position)
             if not ledgers:
                 jump = self._gap(position)
@@ -152,8 +156,8 @@ class _FollowFn(beam.DoFn):
             for ledger in ledgers:
                 if ledger.sequence < position:
                     continue
-                if self.until is not None and _closed_at(ledger) >= self.until:
-                    tracker.try_claim(stop - 1)  # the time range is over
+                if STOP.is_set() or (self.until is not None and _closed_at(ledger) >= self.until):
+                    tracker.try_claim(stop - 1)  # stopped, or the time range is over
                     return
                 if not tracker.try_claim(ledger.sequence):
                     return
@@ -166,7 +170,7 @@ class _FollowFn(beam.DoFn):
             tracker.defer_remainder(Duration(0))
             return
         _POLLS.inc()
-        time.sleep(self.poll)  # FnApiRunner re-runs deferred work at once; wait here
+        STOP.wait(self.poll)  # FnApiRunner re-runs deferred work at once: wait here
         tracker.defer_remainder(Duration.of(self.poll))
 
     def _gap(self, position: int) -> int | None:
@@ -194,16 +198,31 @@ def _closed_at(ledger: RawLedger) -> datetime:
     return header_only(ledger.xdr).closed_at
 
 
-def _interrupt_on_sigterm() -> None:
-    """Let SIGTERM stop a followed run like Ctrl-C (a clean KeyboardInterrupt), once."""
+#: Set by SIGINT/SIGTERM while a followed run is going: readers stop at the next ledger boundary.
+STOP = threading.Event()
+
+
+def _request_stop(signum: int, frame: Any) -> None:
+    if STOP.is_set():  # a second signal: stop hard
+        raise KeyboardInterrupt
+    _LOG.warning("stopping: finishing the current ledger (signal again to abort)")
+    STOP.set()
+
+
+def install_stop_handlers() -> None:
+    """Make SIGINT and SIGTERM drain a followed run (exit 0) instead of killing it mid-bundle.
+
+    A KeyboardInterrupt raised inside a DoFn reaches the CLI as a wrapped RuntimeError, so the
+    signal only sets :data:`STOP`; the reader claims the rest of its range and the pipeline
+    finishes normally, sinks flushed. Installed from the main thread at construction only.
+    """
+    STOP.clear()
     if threading.current_thread() is not threading.main_thread():
         return
-    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
-
-        def stop(signum: int, frame: Any) -> None:
-            raise KeyboardInterrupt
-
-        signal.signal(signal.SIGTERM, stop)
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        current = signal.getsignal(sig)
+        if current in (signal.SIG_DFL, signal.default_int_handler, _request_stop):
+            signal.signal(sig, _request_stop)
 
 
 def force_one_worker(options: Any) -> None:
@@ -246,7 +265,7 @@ class FollowLedgers(beam.PTransform):
 
     def expand(self, pbegin: beam.pvalue.PBegin) -> beam.PCollection:
         force_one_worker(pbegin.pipeline.options)
-        _interrupt_on_sigterm()
+        install_stop_handlers()
         return (
             pbegin
             | "Start" >> beam.Create([(self.start, self.stop)])
