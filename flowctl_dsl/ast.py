@@ -188,9 +188,19 @@ SourceRef = Call | Str | Env
 
 # ---- documents ------------------------------------------------------------------------------------
 @dataclass(frozen=True)
+class Setting(Node):
+    """``name=value`` after ``with`` in the pipe form."""
+
+    name: str
+    name_span: Span
+    value: Value
+
+
+@dataclass(frozen=True)
 class PipeDoc(Node):
     source: SourceRef
     stages: tuple[Stage, ...]
+    settings: tuple[Setting, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "flowctl_dsl.commands.config",
     "flowctl_dsl.commands.migrate",
     "flowctl_dsl.commands.schema",
+    "flowctl_dsl.commands.docs",
 )
 
 

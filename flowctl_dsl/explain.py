@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pydantic import SecretStr
+
 from flowctl_dsl import printer
 from flowctl_dsl.plan import Plan, Step
 
@@ -11,6 +13,8 @@ SECRET_WORDS = ("password", "secret", "token", "dsn")
 def shown(key: str, value: object) -> str:
     if value is None:
         return "-"
+    if isinstance(value, SecretStr):
+        return "****"
     if any(w in key.lower() for w in SECRET_WORDS):
         return "****"
     return str(value)
@@ -63,4 +67,33 @@ def explain(plan: Plan, runner: str) -> str:
             lines.append(f"      schema: {cols}")
         if step.kind == "processor" and step.key_fields:
             lines.append(f"      key: {', '.join(step.key_fields)}")
+    lines.append("")
+    lines.extend(reliability(plan))
     return "\n".join(lines)
+
+
+def reliability(plan: Plan) -> list[str]:
+    """Dead letters, checkpoint and retry, as the run will use them."""
+    out = []
+    dl = plan.dead_letter
+    if dl is None:
+        out.append("on_error  fail fast: the first record a stage cannot handle stops the run")
+    else:
+        where = dl.params.get("path") or dl.params.get("table") or "standard output"
+        ratio = f", fail above {plan.max_error_ratio:.2%} bad" if plan.max_error_ratio else ""
+        out.append(f"on_error  dead letters → {dl.name} ({shown('path', where)}){ratio}")
+    cp = plan.checkpoint
+    if cp is None:
+        out.append("checkpoint  default")
+    elif not cp.enabled:
+        out.append("checkpoint  off")
+    else:
+        out.append(
+            f"checkpoint  {cp.store} {shown(cp.store, cp.location)} every {cp.every} ledgers"
+        )
+    r = plan.retry
+    out.append(
+        f"retry     {r.max_attempts} attempts, backoff {r.backoff_seconds:g}s "
+        f"(max {r.max_backoff_seconds:g}s) on transient errors"
+    )
+    return out

@@ -216,6 +216,8 @@ class Pipeline(Node):
     source: Source
     stages: list[Stage] = []
     sinks: list[Sink] = []
+    #: ``on_error``, ``checkpoint``, ``retry``: checked by ``checks/settings.py``.
+    settings: dict[str, Value] = {}
 
 
 for _model in (ListV, MapV, CallV, Arg, Compare, InList, BoolOp, Not, Arith, Neg, Const):

@@ -16,7 +16,8 @@ from flowctl_dsl.catalog import Catalog
 from flowctl_dsl.errors import Diagnostic, FlowctlError, Span, suggestion_hints
 from flowctl_dsl.parse import parse_value
 
-KEYS = ("name", "source", "process", "save_to")
+SETTINGS = ("on_error", "checkpoint", "retry")
+KEYS = ("name", "source", "process", "save_to", *SETTINGS)
 ENV_IN_STRING = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
@@ -66,10 +67,28 @@ class Lowering:
                 sinks.append(self.sink(stage.call))
             else:
                 stages.append(self.stage(stage))
+        settings: dict[str, ir.Value] = {}
+        for setting in doc.settings:
+            if setting.name not in SETTINGS:
+                self.error(
+                    "FC009",
+                    f"unknown setting `{setting.name}`",
+                    setting.name_span,
+                    suggestion_hints(setting.name, SETTINGS, "settings"),
+                )
+            elif setting.name in settings:
+                self.error("FC008", f"`{setting.name}` is given twice", setting.name_span)
+            else:
+                settings[setting.name] = self.value(setting.value)
         if source is None:
             return None
         return ir.Pipeline(
-            name=self.default_name, source=source, stages=stages, sinks=sinks, span=doc.span
+            name=self.default_name,
+            source=source,
+            stages=stages,
+            sinks=sinks,
+            settings=settings,
+            span=doc.span,
         )
 
     def keys(self, doc: ast.KeyDoc) -> ir.Pipeline | None:
@@ -129,7 +148,22 @@ class Lowering:
                 )
         if source is None:
             return None
-        return ir.Pipeline(name=name, source=source, stages=stages, sinks=sinks, span=doc.span)
+        settings = {key: self.setting_value(seen[key]) for key in SETTINGS if key in seen}
+        return ir.Pipeline(
+            name=name, source=source, stages=stages, sinks=sinks, settings=settings, span=doc.span
+        )
+
+    def setting_value(self, entry: ast.Entry) -> ir.Value:
+        """A key-form setting's value: a call (``dead_letter(…)``), a mapping, a string…"""
+        value = entry.value
+        if isinstance(value, ast.UseStage):
+            return self.value(value.call)
+        if isinstance(value, ast.Str | ast.Env | ast.Mapping | ast.Num | ast.Bool | ast.Range):
+            return self.value(value)
+        self.error(
+            "FC011", f"`{entry.key}` takes a value such as a call or a {{…}} mapping", entry.span
+        )
+        return ir.NullV(span=entry.span)
 
     def pipeline_name(self, entry: ast.Entry) -> str:
         value = entry.value

@@ -90,7 +90,16 @@ class ToAst(Transformer[Token, Any]):
         return children[0]
 
     def pipe_doc(self, meta: Meta, children: list[Any]) -> ast.PipeDoc:
-        return ast.PipeDoc(span_of(meta), children[0], tuple(children[1:]))
+        settings: tuple[ast.Setting, ...] = ()
+        if children and isinstance(children[-1], tuple):
+            settings = children.pop()
+        return ast.PipeDoc(span_of(meta), children[0], tuple(children[1:]), settings)
+
+    def with_clause(self, meta: Meta, children: list[Any]) -> tuple[ast.Setting, ...]:
+        return tuple(children)
+
+    def setting(self, meta: Meta, children: list[Any]) -> ast.Setting:
+        return ast.Setting(span_of(meta), str(children[0]), span_of(children[0]), children[1])
 
     def source_stage(self, meta: Meta, children: list[Any]) -> ast.SourceRef:
         return children[0]

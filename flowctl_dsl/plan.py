@@ -14,6 +14,8 @@ import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, PrivateAttr
 
 from flowctl_dsl import ir
+from flowctl_dsl.catalog.dead_letter import DEAD_LETTER_SCHEMA
+from flowctl_dsl.catalog.settings import CheckpointConfig, RetryConfig
 from flowctl_dsl.catalog.spec import Params, Spec
 from flowctl_dsl.checks.context import Checked, StageInfo
 
@@ -73,6 +75,11 @@ class Plan(BaseModel):
     source: Step
     stages: list[Step]
     sinks: list[Step]
+    #: Where records that a stage cannot handle go (``on_error: dead_letter(…)``); None = fail fast.
+    dead_letter: Step | None = None
+    max_error_ratio: float | None = None
+    checkpoint: CheckpointConfig | None = None
+    retry: RetryConfig = RetryConfig()
 
     @property
     def steps(self) -> list[Step]:
@@ -149,4 +156,17 @@ def build_plan(checked: Checked) -> Plan:
     start = len(stages) + 1
     sinks = [step_from(info, start + i, "sink", schema) for i, info in enumerate(checked.sinks)]
     digest = hashlib.sha256(ir.dump(p).encode()).hexdigest()
-    return Plan(pipeline=p.name, ir_sha256=digest, source=source, stages=stages, sinks=sinks)
+    dead_letter = None
+    if checked.dead_letter is not None:
+        dead_letter = step_from(checked.dead_letter, start + len(sinks), "sink", DEAD_LETTER_SCHEMA)
+    return Plan(
+        pipeline=p.name,
+        ir_sha256=digest,
+        source=source,
+        stages=stages,
+        sinks=sinks,
+        dead_letter=dead_letter,
+        max_error_ratio=checked.max_error_ratio,
+        checkpoint=checked.checkpoint,
+        retry=checked.retry,
+    )

@@ -151,10 +151,22 @@ def pipe_form(p: ir.Pipeline, catalog: Catalog | None = None) -> str:
         parts.append(p.sinks[0].name)
     elif p.sinks:
         parts.append("save_to " + sinks(p.sinks))
-    one_line = " | ".join(parts)
+    settings = ", ".join(f"{k}={value(v)}" for k, v in ordered_settings(p))
+    one_line = " | ".join(parts) + (f" with {settings}" if settings else "")
     if len(one_line) <= LINE_WIDTH:
         return one_line + "\n"
-    return parts[0] + "".join(f"\n  | {part}" for part in parts[1:]) + "\n"
+    text = parts[0] + "".join(f"\n  | {part}" for part in parts[1:])
+    if settings:
+        text += "\n  with " + ",\n       ".join(f"{k}={value(v)}" for k, v in ordered_settings(p))
+    return text + "\n"
+
+
+def ordered_settings(p: ir.Pipeline) -> list[tuple[str, ir.Value]]:
+    """Settings in the canonical order: on_error, checkpoint, retry."""
+    order = ("on_error", "checkpoint", "retry")
+    return sorted(
+        p.settings.items(), key=lambda kv: (order.index(kv[0]) if kv[0] in order else 99, kv[0])
+    )
 
 
 def key_form(p: ir.Pipeline, default_name: str | None = None) -> str:
@@ -167,6 +179,7 @@ def key_form(p: ir.Pipeline, default_name: str | None = None) -> str:
         lines.extend(f"  - {stage(s)}" for s in p.stages)
     if p.sinks:
         lines.append(f"save_to: {sinks(p.sinks)}")
+    lines.extend(f"{k}: {value(v)}" for k, v in ordered_settings(p))
     return "\n".join(lines) + "\n"
 
 

@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 from flowctl_dsl import ir
 from flowctl_dsl.catalog import Catalog
-from flowctl_dsl.checks import bind, records, resolve, sinks
+from flowctl_dsl.checks import bind, records, resolve, settings, sinks
 from flowctl_dsl.checks.context import Checked, Context
 from flowctl_dsl.errors import FlowctlError
 
@@ -23,6 +23,7 @@ PASSES: tuple[Pass, ...] = (
     bind.run,  # arguments → each spec's typed parameter model
     records.run,  # record type and schema through every stage; fields and expression types
     sinks.run,  # a sink is present, and each sink accepts what reaches it
+    settings.run,  # on_error (dead letters), checkpoint, retry
 )
 
 

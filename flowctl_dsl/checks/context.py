@@ -8,6 +8,7 @@ import pyarrow as pa
 
 from flowctl_dsl import ir
 from flowctl_dsl.catalog import Catalog
+from flowctl_dsl.catalog.settings import CheckpointConfig, RetryConfig
 from flowctl_dsl.catalog.spec import Params, Spec
 from flowctl_dsl.errors import Diagnostic, Span
 
@@ -34,6 +35,10 @@ class Checked:
     stages: list[StageInfo]
     sinks: list[StageInfo]
     warnings: list[Diagnostic]
+    dead_letter: StageInfo | None = None
+    max_error_ratio: float | None = None
+    checkpoint: CheckpointConfig | None = None
+    retry: RetryConfig = field(default_factory=RetryConfig)
 
 
 @dataclass
@@ -45,6 +50,10 @@ class Context:
     params: dict[int, Params] = field(default_factory=dict)
     infos: dict[int, StageInfo] = field(default_factory=dict)
     failed: set[int] = field(default_factory=set)
+    dead_letter: StageInfo | None = None
+    max_error_ratio: float | None = None
+    checkpoint: CheckpointConfig | None = None
+    retry: RetryConfig = field(default_factory=RetryConfig)
 
     def error(
         self, code: str, reason: str, span: Span | None, hints: list[str] | None = None
@@ -72,4 +81,8 @@ class Context:
             stages=[self.infos[id(s)] for s in p.stages],
             sinks=[self.infos[id(s)] for s in p.sinks],
             warnings=[d for d in self.diagnostics if d.severity == "warning"],
+            dead_letter=self.dead_letter,
+            max_error_ratio=self.max_error_ratio,
+            checkpoint=self.checkpoint,
+            retry=self.retry,
         )

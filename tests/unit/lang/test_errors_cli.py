@@ -75,6 +75,47 @@ BAD: list[tuple[str, str, str, str]] = [
         "1:29",
         "cannot apply `+`",
     ),
+    ("source: [mainnet, testnet]\nsave_to: stdout", "FC011", "1:1", "takes one source"),
+    (
+        'mainnet | ledgers | stdout with on_error=dead_lettr(jsonl("x"))',
+        "FC212",
+        "1:42",
+        "did you mean `dead_letter`",
+    ),
+    (
+        'mainnet | ledgers | save_to jsonl("a") with on_error=dead_letter(jsonl("a"))',
+        "FC212",
+        "1:66",
+        "own output",
+    ),
+    (
+        'mainnet | ledgers | stdout with on_error=dead_letter(jsonl("x"), max_error_ratio=2)',
+        "FC212",
+        "1:66",
+        "less than or equal to 1",
+    ),
+    (
+        'mainnet | ledgers | stdout with on_error=dead_letter(jsnl("x"))',
+        "FC103",
+        "1:54",
+        "did you mean `jsonl`",
+    ),
+    (
+        'mainnet | ledgers | stdout with checkpoint={stor: file("x")}',
+        "FC213",
+        "1:51",
+        "did you mean `store`",
+    ),
+    ("mainnet | ledgers | stdout with checkpoint=42", "FC213", "1:44", "needs a store"),
+    (
+        "mainnet | ledgers | stdout with retry={max_attempts: 0}",
+        "FC214",
+        "1:39",
+        "greater than or equal to 1",
+    ),
+    ("mainnet | ledgers | stdout with retry={tries: 3}", "FC214", "1:47", "has no setting `tries`"),
+    ("mainnet | ledgers | stdout with retyr={}", "FC009", "1:33", "did you mean `retry`"),
+    ("mainnet | ledgers | stdout with retry={}, retry={}", "FC008", "1:43", "given twice"),
 ]
 
 
@@ -127,6 +168,13 @@ def test_unknown_runner_lists_runners(capsys: pytest.CaptureFixture[str]) -> Non
 def test_missing_file_is_a_clean_error(capsys: pytest.CaptureFixture[str], tmp_path) -> None:  # type: ignore[no-untyped-def]
     assert main(["check", str(tmp_path / "nope.flow")]) == 1
     assert "FC012" in capsys.readouterr().err
+
+
+def test_bad_set_is_a_clean_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", "-e", "mainnet | ledgers | stdout", "--set", "novalue"]) == 1
+    assert "FC013" in capsys.readouterr().err
+    assert main(["check", "-e", "mainnet | ledgers | stdout", "--set", "nosuch.x=1"]) == 1
+    assert "FC013" in capsys.readouterr().err
 
 
 def test_usage_errors_exit_2() -> None:

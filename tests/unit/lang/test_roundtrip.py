@@ -117,8 +117,20 @@ sinks = st.tuples(st.sampled_from(CAT.names("sink")), args).map(
     lambda t: ir.Sink(name=t[0], args=t[1])
 )
 
+setting_values = st.one_of(
+    st.tuples(names, st.lists(values, max_size=2)).map(
+        lambda t: ir.CallV(name=t[0], args=[ir.Arg(value=v) for v in t[1]])
+    ),
+    st.dictionaries(names, values, max_size=3).map(lambda d: ir.MapV(items=d)),
+    scalar_values().filter(lambda v: not isinstance(v, ir.NullV)),
+)
+setting_maps = st.dictionaries(
+    st.sampled_from(["on_error", "checkpoint", "retry"]), setting_values, max_size=3
+)
+
 pipelines = st.builds(
     ir.Pipeline,
+    settings=setting_maps,
     name=names,
     source=st.tuples(st.sampled_from(CAT.names("source")), args).map(
         lambda t: ir.Source(name=t[0], args=t[1])
