@@ -284,6 +284,7 @@ SPECS: tuple[Spec, ...] = (
         "(stellar/go token-transfer processor semantics).",
         params=TokenTransfersParams,
         impl=f"{_IMPL}.token_transfers:records",
+        native_impl="flowctl_dsl.stellar.native:token_transfers",
         input_type=LEDGER_CLOSE_META,
         output_type="token_transfer",
         schema=TOKEN_TRANSFERS_SCHEMA,

@@ -33,6 +33,10 @@ class Spec:
     ``input_type``/``output_type`` name record types (``LedgerCloseMeta`` or a processor's
     record name such as ``payment``); ``schema`` is the pyarrow schema of ``output_type``
     records; ``positional`` lists the parameters that may be given without a name, in order.
+    ``native_impl`` (processors) names an optional native implementation,
+    ``(ledger XDRs, passphrase, params) -> pyarrow.RecordBatch`` with exactly ``schema``, used
+    instead of ``impl`` when the ``flowctl_native`` module is built (see
+    :mod:`flowctl_dsl.stellar.native`); ``impl`` stays the reference.
     """
 
     kind: Kind
@@ -50,6 +54,7 @@ class Spec:
     guarantee: str | None = None
     defaults: dict[str, Any] = field(default_factory=dict)
     examples: tuple[str, ...] = ()
+    native_impl: str | None = None
 
     def load(self) -> Any:
         """Import and return the implementation named by ``impl``."""
