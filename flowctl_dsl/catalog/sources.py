@@ -204,7 +204,9 @@ FileFormat = Literal["batch", "framed", "b64lines", "getledgers"]
 class XdrFileParams(Params):
     path: str = Field(description="A ledger file, or a glob of them (`dir/*.xdr.zst`).")
     network: NetworkName | None = Field(
-        None, description="Network of the ledgers; its passphrase hashes transactions."
+        None,
+        description="Network of the ledgers (default: the lake manifest beside a batch file, "
+        "else the known network whose passphrase hashes the transactions).",
     )
     network_passphrase: str | None = Field(
         None, description="Explicit passphrase (overrides `network`)."
@@ -213,22 +215,10 @@ class XdrFileParams(Params):
         None,
         description="batch (galexie object), framed (stellar-core meta stream), b64lines, "
         "getledgers (RPC JSON); detected from the content when omitted.",
-        validate_default=True,
     )
     ledgers: LedgerRange | None = Field(
         None, description="Keep only these ledgers, `A..B` (`A..`: from A on)."
     )
-
-    @field_validator("format")
-    @classmethod
-    def _needs_passphrase(cls, value: str | None, info: ValidationInfo) -> str | None:
-        given = info.data.get("network") or info.data.get("network_passphrase")
-        if value not in (None, "batch") and not given:
-            raise ValueError(
-                f"{value} files do not say which network they belong to: "
-                "give `network=` or `network_passphrase=`"
-            )
-        return value
 
     def passphrase(self) -> str | None:
         if self.network_passphrase is not None:

@@ -3,8 +3,9 @@
 ``path`` may be a glob. Each file is one task (Create → Reshuffle → read); its ledgers are then
 reshuffled so decoding spreads over workers even when one file holds them all. The format is
 detected from each file's first bytes unless given. The passphrase is ``network_passphrase``,
-else ``network``'s, else (galexie batch objects only) the ``.config.json`` of the folder holding
-the file.
+else ``network``'s, else (galexie batch objects) the ``.config.json`` of the folder holding the
+file, else the known network whose passphrase hashes the file's first transactions to the hashes
+their results carry (:func:`detect_passphrase`).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import apache_beam as beam
 from apache_beam.metrics import Metrics
 
 from flowctl_dsl.catalog.sources import XdrFileParams
-from flowctl_dsl.stellar.formats import detect_format, read_ledger_file
+from flowctl_dsl.stellar.formats import LedgerBytes, detect_format, read_ledger_file
 from flowctl_dsl.stellar.lake import LakeError, local_root, read_manifest
 from flowctl_dsl.stellar.raw import RawLedger
 from flowctl_dsl.transforms.context import BuildContext
@@ -44,6 +45,30 @@ def read_file(
         yield RawLedger(item.sequence, item.xdr, passphrase)
 
 
+def detect_passphrase(ledgers: list[LedgerBytes], tries: int = 3) -> str | None:
+    """The known network whose passphrase makes the first transactions hash to their results."""
+    from flowctl_dsl.stellar.ledger import (
+        LedgerView,
+        envelope_hashes,
+        network_id,
+        tx_set_envelopes,
+    )
+    from flowctl_dsl.stellar.networks import NETWORKS
+
+    for item in ledgers:
+        view = LedgerView.from_xdr(item.xdr, "")
+        results = {m.result.transaction_hash.hash for m in view.tx_processing}
+        if not results:
+            continue
+        envelopes = list(tx_set_envelopes(view.tx_set))[:tries]
+        for net in NETWORKS:
+            net_id = network_id(net.passphrase)
+            if any(envelope_hashes(e, net_id)[0] in results for e in envelopes):
+                return net.passphrase
+        return None
+    return None
+
+
 def plan_files(path: str, fmt: str | None, passphrase: str | None) -> list[tuple[str, str, str]]:
     """``(path, format, passphrase)`` of every file ``path`` names (a glob allowed)."""
     pattern = str(local_root(path))
@@ -59,8 +84,11 @@ def plan_files(path: str, fmt: str | None, passphrase: str | None) -> list[tuple
             manifest = read_manifest(Path(name).parent)
             phrase = manifest.network_passphrase if manifest else None
         if phrase is None:
+            phrase = detect_passphrase(read_ledger_file(name, kind))
+        if phrase is None:
             raise XdrFileError(
-                f"xdr_file {name}: the {kind} file does not say which network it belongs to; "
+                f"xdr_file {name}: cannot tell which network the {kind} file belongs to "
+                "(no manifest, and no known passphrase hashes its transactions); "
                 "give network= or network_passphrase="
             )
         tasks.append((name, kind, phrase))

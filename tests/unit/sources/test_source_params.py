@@ -44,7 +44,6 @@ BAD = [
     (f"datastore({LAKE}, region=1) | ledgers | stdout", "region", "string"),
     ('rpc("http://127.0.0.1:1", page_size=500) | ledgers | stdout', "page_size", "200"),
     ('rpc("http://127.0.0.1:1", last="2x") | ledgers | stdout', "last", "duration"),
-    ('xdr_file("x.txt", format=b64lines) | ledgers | stdout', "format", "network="),
     ('xdr_file("x.txt", format=jsonish, network=testnet) | ledgers | stdout', "format", "batch"),
 ]
 
