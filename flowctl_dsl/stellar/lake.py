@@ -225,7 +225,8 @@ class ObjectStore(Protocol):
     created lazily in each process.
     """
 
-    url: str
+    @property
+    def url(self) -> str: ...
 
     def list(
         self, prefix: str = "", start_after: str | None = None, delimiter: str | None = None

@@ -125,7 +125,7 @@ class S3Store:
 
 @cache
 def _gcs_client(endpoint_url: str | None, anonymous: bool | None, project: str | None) -> Any:
-    from google.cloud import storage
+    from google.cloud import storage  # type: ignore[attr-defined]
 
     options = {"api_endpoint": endpoint_url} if endpoint_url else None
     if anonymous:

@@ -21,13 +21,17 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flowctl_dsl.stellar.formats import LedgerBytes, iter_get_ledgers
+from flowctl_dsl.stellar.lake import LakeError
 
 #: Most ledgers one getLedgers call may return (stellar-rpc ``max-ledgers-limit``).
 MAX_PAGE = 200
 
 
-class RpcError(Exception):
-    """A permanent RPC failure (or a transient one that outlived its retries)."""
+class RpcError(LakeError):
+    """A permanent RPC failure (or a transient one that outlived its retries).
+
+    A :class:`~flowctl_dsl.stellar.lake.LakeError` so a run reports it as a coded input error.
+    """
 
     def __init__(self, message: str, code: int | None = None, transient: bool = False) -> None:
         super().__init__(message)

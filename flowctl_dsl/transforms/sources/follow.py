@@ -52,7 +52,8 @@ _GAPS = Metrics.counter("flowctl.follow", "gaps_skipped")
 class Feed(Protocol):
     """Where a follower reads ledgers (picklable)."""
 
-    name: str
+    @property
+    def name(self) -> str: ...
 
     def fetch(self, sequence: int) -> list[RawLedger] | None:
         """Ledgers from ``sequence`` on that exist now (at least ``sequence``), or None."""
@@ -134,7 +135,7 @@ class _FollowFn(beam.DoFn):
     def process(
         self,
         element: tuple[int, int],
-        tracker: OffsetRestrictionTracker = beam.DoFn.RestrictionParam(_Provider()),  # noqa: B008
+        tracker: Any = beam.DoFn.RestrictionParam(_Provider()),  # noqa: B008
     ) -> Iterator[RawLedger]:
         position = tracker.current_restriction().start
         stop = tracker.current_restriction().stop

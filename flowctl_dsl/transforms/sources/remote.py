@@ -19,7 +19,13 @@ import apache_beam as beam
 from flowctl_dsl.catalog.sources import DatastoreParams, NetworkSourceParams, RangeParams
 from flowctl_dsl.stellar.lake import Lake, LakeError
 from flowctl_dsl.stellar.networks import network
-from flowctl_dsl.stellar.time_ranges import LedgerClock, parse_duration, parse_time, resolve
+from flowctl_dsl.stellar.time_ranges import (
+    LedgerClock,
+    TimeRangeError,
+    parse_duration,
+    parse_time,
+    resolve,
+)
 from flowctl_dsl.transforms.context import BuildContext
 
 _LOG = logging.getLogger(__name__)
@@ -53,12 +59,15 @@ def resolve_window(
     until_time: datetime | None = None
     if since or until or last:
         began = time.perf_counter()
-        found = resolve(
-            clock,
-            parse_time(since) if since else None,
-            parse_time(until) if until else None,
-            parse_duration(last) if last else None,
-        )
+        try:
+            found = resolve(
+                clock,
+                parse_time(since) if since else None,
+                parse_time(until) if until else None,
+                parse_duration(last) if last else None,
+            )
+        except TimeRangeError as exc:
+            raise LakeError(f"cannot resolve the time range: {exc}") from exc
         _LOG.info(
             "time range since=%s until=%s last=%s → ledgers %s..%s (%d header reads, %.3f s)",
             since,
