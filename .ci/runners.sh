@@ -3,11 +3,13 @@
 #
 #   .ci/runners.sh            # build/fetch everything missing (idempotent), print the paths
 #   .ci/runners.sh env        # only print the `export …` lines for what is already there
+#   .ci/runners.sh flink|spark|python   # one part only
 #
 # Into $FLOWCTL_CACHE (default ~/.cache/flowctl); delete that directory to rebuild from scratch:
 #   jars/beam-runners-flink-1.19-job-server-$BEAM_JAVA.jar   Beam's Flink job server (shaded)
 #   jars/beam-runners-spark-3-job-server-$BEAM_JAVA.jar      Beam's Spark job server (shaded)
 #   flink-$FLINK_DIST/                                       a standalone Flink (FLINK_HOME)
+# and google-cloud-dataflow-client into .venv (created with scripts/setup if missing).
 #
 # Beam publishes its job servers as `beam-runners-<runner>-job-server` shadow jars, but the Maven
 # Central reachable here serves none of them (any version) and no Beam Java module newer than
@@ -175,17 +177,43 @@ flink_dist() {
   say "Flink $FLINK_DIST in $FLINK_HOME_DIR ($(du -sh "$FLINK_HOME_DIR" | cut -f1))"
 }
 
+# The venv needs Dataflow's API client (part of apache-beam[gcp]) for `compile --runner=dataflow`.
+python_deps() {
+  local root
+  root="$(cd "$(dirname "$0")/.." && pwd)"
+  [ -x "$root/.venv/bin/python" ] || "$root/scripts/setup"
+  PY="$root/.venv/bin/python"
+  if ! "$PY" -c "import google.cloud.dataflow" 2>/dev/null; then
+    say "installing google-cloud-dataflow-client into $root/.venv"
+    "$PY" -m pip install --quiet "google-cloud-dataflow-client>=0.13.0,<0.14.0"
+  fi
+}
+
+java_tools() {
+  if ! command -v mvn >/dev/null || ! command -v java >/dev/null; then
+    say "installing maven and a JDK (Debian)"
+    apt-get update -qq && apt-get install -y -qq maven openjdk-17-jdk-headless >/dev/null
+  fi
+}
+
+timed() { # timed STEP: run a function and say how long it took
+  local started=$SECONDS
+  "$@"
+  say "$1: $((SECONDS - started)) s"
+}
+
 case "${1:-all}" in
   env) print_env ;;
   flink) flink_job_server && flink_dist && print_env ;;
   spark) spark_job_server && print_env ;;
+  python) python_deps ;;
   all)
-    command -v mvn >/dev/null || { say "mvn is missing: apt-get install -y maven"; exit 1; }
-    command -v java >/dev/null || { say "java is missing: apt-get install -y openjdk-17-jdk-headless"; exit 1; }
-    flink_job_server
-    spark_job_server
-    flink_dist
+    timed java_tools
+    timed python_deps
+    timed flink_job_server
+    timed spark_job_server
+    timed flink_dist
     print_env
     ;;
-  *) say "usage: $0 [all|flink|spark|env]"; exit 2 ;;
+  *) say "usage: $0 [all|flink|spark|python|env]"; exit 2 ;;
 esac

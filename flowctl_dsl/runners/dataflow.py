@@ -59,6 +59,13 @@ def has_dead_letter(plan: Plan) -> bool:
     return any(any(w in s.name or w in s.params for w in DEAD_LETTER_WORDS) for s in plan.sinks)
 
 
+def flow_value(value: Any) -> str:
+    """A parameter value as written in a pipeline: ranges as ``A..B``, the rest as JSON."""
+    if isinstance(value, dict) and set(value) == {"start", "end"}:
+        return f"{value['start']}..{'' if value['end'] is None else value['end']}"
+    return json.dumps(value, default=str)
+
+
 def template_parameters(plan: Plan) -> list[dict[str, Any]]:
     """Flex Template parameters: the source's (and a single sink's) settable parameters."""
     roles: list[tuple[str, Step]] = [("source", plan.source)]
@@ -74,7 +81,7 @@ def template_parameters(plan: Plan) -> list[dict[str, Any]]:
             default = step.params.get(key)
             text = (info.description or key).rstrip(".")
             if default not in (None, "", [], {}):
-                text += f" (compiled with {json.dumps(default, default=str)})"
+                text += f" (compiled with {flow_value(default)})"
             out.append(
                 {
                     "name": f"{role}_{key}",

@@ -18,7 +18,12 @@ from flowctl_dsl.plan import Plan
 from flowctl_dsl.runners.base import RunnerOption, RunSettings
 from flowctl_dsl.runners.environments import Environment, beam_version, default_sdk_image
 from flowctl_dsl.runners.jars import BEAM_JAVA_VERSION, FLINK_JOB_SERVER, FLINK_VERSION
-from flowctl_dsl.runners.portable import ENVIRONMENT_HELP, PortableRunner
+from flowctl_dsl.runners.portable import (
+    ENVIRONMENT_HELP,
+    PortableRunner,
+    stop_job_servers,
+    tracking,
+)
 
 LOCAL_MASTERS = ("[local]", "[auto]")
 DEFAULT_CHECKPOINTING_MS = 60_000
@@ -66,7 +71,7 @@ class FlinkRunner(PortableRunner):
     def beam_runner(self) -> Any:
         from apache_beam.runners.portability.flink_runner import FlinkRunner as Beam
 
-        return Beam()
+        return tracking(Beam)()
 
     def master(self, settings: RunSettings) -> str:
         return (self.option(settings, "flink_master") or "[local]").strip()
@@ -108,10 +113,13 @@ class FlinkRunner(PortableRunner):
     def describe(self, settings: RunSettings) -> str:
         master = self.master(settings)
         where = "embedded Flink" if master in LOCAL_MASTERS else f"Flink cluster {master}"
+        workers = self.environment(settings).describe()
+        if self.option(settings, "environment") is None and master in LOCAL_MASTERS:
+            jar_env = self.compile_environment(settings).describe()
+            workers += f"; a compiled pipeline.jar: {jar_env}"
         return (
             f"flink ({where} {FLINK_VERSION} via Beam job server {BEAM_JAVA_VERSION}; "
-            f"workers: {self.environment(settings).describe()}; "
-            f"checkpointing every {self.checkpointing_interval(settings)} ms)"
+            f"workers: {workers}; checkpointing every {self.checkpointing_interval(settings)} ms)"
         )
 
     def before_run(self, settings: RunSettings) -> None:
@@ -150,7 +158,10 @@ class FlinkRunner(PortableRunner):
         pipeline = build_pipeline(
             plan, PipelineOptions(settings.beam_args, **opts), self.beam_runner()
         )
-        pipeline.run().wait_until_finish()
+        try:
+            pipeline.run().wait_until_finish()
+        finally:
+            stop_job_servers()
         files["pipeline.jar"] = jar
         deploy = {
             "command": f"flink run {jar.name}",

@@ -15,6 +15,32 @@ from flowctl_dsl.plan import Plan
 from flowctl_dsl.runners.base import Runner, RunnerOption, RunReport, RunSettings, bounded
 from flowctl_dsl.runners.environments import Environment, parse_environment, worker_pool
 
+#: Job servers started by the Beam runners flowctl made; stopped when a run or compile ends.
+STARTED: list[Any] = []
+
+
+def tracking(beam_cls: type) -> type:
+    """A subclass of a Beam portable runner that records the job servers it starts.
+
+    Beam stops a Flink/Spark job server only when the Python process exits; flowctl stops it as
+    soon as the run or compile is over (tests and long-lived processes run several pipelines).
+    """
+
+    class Tracking(beam_cls):  # type: ignore[misc, valid-type]
+        def default_job_server(self, options: Any) -> Any:
+            server = super().default_job_server(options)
+            STARTED.append(server)
+            return server
+
+    Tracking.__name__ = beam_cls.__name__
+    return Tracking
+
+
+def stop_job_servers() -> None:
+    while STARTED:
+        STARTED.pop().stop()
+
+
 ENVIRONMENT_HELP = (
     "SDK workers: loopback | external[:HOST:PORT] (no address: flowctl starts a worker pool) "
     "| docker[:IMAGE] | process:COMMAND"
@@ -94,8 +120,11 @@ class PortableRunner(Runner):
         self.check(plan, settings)
         self.before_run(settings)
         env = self.environment(settings)
-        if env.kind == "EXTERNAL" and not env.config:
-            with worker_pool() as address:
-                options = {**settings.runner_options, "environment": f"external:{address}"}
-                return super().run(plan, dataclasses.replace(settings, runner_options=options))
-        return super().run(plan, settings)
+        try:
+            if env.kind == "EXTERNAL" and not env.config:
+                with worker_pool() as address:
+                    options = {**settings.runner_options, "environment": f"external:{address}"}
+                    return super().run(plan, dataclasses.replace(settings, runner_options=options))
+            return super().run(plan, settings)
+        finally:
+            stop_job_servers()

@@ -10,10 +10,10 @@ import re
 from typing import Any, ClassVar
 
 from flowctl_dsl.plan import Plan
-from flowctl_dsl.runners.base import RunnerOption, RunSettings
+from flowctl_dsl.runners.base import RunnerOption, RunReport, RunSettings
 from flowctl_dsl.runners.environments import Environment, default_sdk_image
 from flowctl_dsl.runners.jars import BEAM_JAVA_VERSION, SPARK_JOB_SERVER
-from flowctl_dsl.runners.portable import ENVIRONMENT_HELP, PortableRunner
+from flowctl_dsl.runners.portable import ENVIRONMENT_HELP, PortableRunner, tracking
 
 LOCAL_MASTER = re.compile(r"^local(\[.+\])?$")
 
@@ -33,7 +33,7 @@ class SparkRunner(PortableRunner):
     def beam_runner(self) -> Any:
         from apache_beam.runners.portability.spark_runner import SparkRunner as Beam
 
-        return Beam()
+        return tracking(Beam)()
 
     def master(self, settings: RunSettings) -> str:
         return (self.option(settings, "spark_master") or "local[2]").strip()
@@ -57,3 +57,13 @@ class SparkRunner(PortableRunner):
 
     def before_run(self, settings: RunSettings) -> None:
         SPARK_JOB_SERVER.require(self.option(settings, "job_server_jar"))
+
+    def run(self, plan: Plan, settings: RunSettings) -> RunReport:
+        from apache_beam.runners.portability import spark_runner
+
+        try:
+            return super().run(plan, settings)
+        finally:  # Beam caches Spark job servers until exit; a finished run needs none
+            for server in spark_runner.JOB_SERVER_CACHE.values():
+                server.stop()
+            spark_runner.JOB_SERVER_CACHE.clear()
