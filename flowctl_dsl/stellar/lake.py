@@ -255,11 +255,16 @@ class LocalStore:
         directory = base / folder if folder else base
         if not directory.is_dir():
             return
+        lead = f"{folder}/" if folder else ""
         if delimiter == "/":
-            lead = f"{folder}/" if folder else ""
-            names = [lead + p.name + ("/" if p.is_dir() else "") for p in directory.iterdir()]
+            with os.scandir(directory) as entries:
+                names = [lead + e.name + ("/" if e.is_dir() else "") for e in entries]
         else:
-            names = [p.relative_to(base).as_posix() for p in directory.rglob("*") if p.is_file()]
+            names = []
+            for path, _, files in os.walk(directory):
+                rel = Path(path).relative_to(directory).as_posix()
+                inner = lead if rel == "." else f"{lead}{rel}/"
+                names.extend(inner + name for name in files)
         for name in sorted(names):
             if name.startswith(prefix) and (start_after is None or name > start_after):
                 yield name
