@@ -16,6 +16,7 @@ from __future__ import annotations
 import importlib
 import os
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from types import ModuleType
 from typing import Any
 
@@ -116,6 +117,33 @@ def to_batch(columns: list[tuple[Any, ...]], schema: pa.Schema) -> pa.RecordBatc
     return pa.RecordBatch.from_arrays(arrays, schema=schema)
 
 
+def to_records(batch: pa.RecordBatch) -> list[dict[str, Any]]:
+    """The batch's rows as the reference processors build them (the edge back to records):
+    ``int`` for ``decimal128(p, 0)`` (not ``Decimal``), ``datetime`` in ``datetime.UTC`` for
+    UTC second timestamps (not ``ZoneInfo("UTC")``)."""
+    records: list[dict[str, Any]] = batch.to_pylist()
+    for i, field in enumerate(batch.schema):
+        kind = field.type
+        column = batch.column(i)
+        if pa.types.is_decimal(kind) and kind.scale == 0:
+            values: list[Any] = [None if v is None else int(v) for v in column.to_pylist()]
+        elif pa.types.is_timestamp(kind) and kind.tz == "UTC" and kind.unit == "s":
+            seen: dict[int, datetime] = {}
+            values = [
+                None if v is None else seen.get(v) or seen.setdefault(v, _utc(v))
+                for v in column.cast(pa.int64()).to_pylist()
+            ]
+        else:
+            continue
+        for record, value in zip(records, values, strict=True):
+            record[field.name] = value
+    return records
+
+
+def _utc(seconds: int) -> datetime:
+    return datetime.fromtimestamp(seconds, UTC)
+
+
 # --- native processors (catalog ``native_impl``) -------------------------------------------------
 
 
@@ -168,8 +196,6 @@ def scan_headers(objects: Sequence[bytes]) -> pa.RecordBatch:
 
 def header_only(xdr: bytes) -> LedgerHeaderInfo:
     """:func:`flowctl_dsl.stellar.decode.header_only`, natively."""
-    from datetime import UTC, datetime
-
     version, ledger_hash, protocol, previous, close_time, sequence = _module_or_raise().header_only(
         xdr
     )

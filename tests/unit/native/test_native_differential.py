@@ -2,7 +2,8 @@
 
 "Exactly" means: ``pa.Table.from_pylist(reference_records, schema=spec.schema)`` equals the native
 batch (same columns, types, field metadata and values), and the batch's ``to_pylist()`` equals the
-reference records (same Python values: ``Decimal``, tz-aware ``datetime``, ``None``).
+reference records through :func:`flowctl_dsl.stellar.native.to_records` (same Python values and
+types: ``Decimal``, ``int``, ``datetime`` in ``datetime.UTC``, ``None``).
 """
 
 from __future__ import annotations
@@ -127,8 +128,13 @@ def assert_same(processor: str, ledger: Ledger, params: Any) -> int:
             if a != b
         ]
         pytest.fail(f"{where}: first differences {diffs[:5]}")
-    assert batch.to_pylist() == reference, where
+    assert typed(native.to_records(batch)) == typed(reference), where
     return len(reference)
+
+
+def typed(records: list[dict[str, Any]]) -> list[dict[str, tuple[Any, ...]]]:
+    """Values with their types (and time zones), so ``Decimal(5) != 5`` here."""
+    return [{k: (type(v), v, getattr(v, "tzinfo", None)) for k, v in r.items()} for r in records]
 
 
 @pytest.mark.parametrize("name", sorted(FIXTURE_FILES))
