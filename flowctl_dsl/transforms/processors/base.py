@@ -7,10 +7,11 @@ its catalog spec's ``impl``; it knows Stellar and pyarrow, never Beam.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 import apache_beam as beam
+import pyarrow as pa
 from apache_beam.metrics import Metrics
 
 from flowctl_dsl.catalog.spec import Params, Spec
@@ -22,14 +23,47 @@ from flowctl_dsl.stellar.ledger import LedgerView
 from flowctl_dsl.stellar.raw import RawLedger
 
 Extract = Callable[[LedgerView, Any], Iterable[dict[str, Any]]]
+#: A spec's ``native_impl``: ``(ledger XDRs, passphrase, params) -> pyarrow.RecordBatch``.
+NativeExtract = Callable[[Sequence[bytes], str, Any], pa.RecordBatch]
+
+
+def native_extract(native_impl: str | None) -> NativeExtract | None:
+    """The native implementation to use, or ``None`` (none declared, not built, or
+    ``FLOWCTL_DECODER=python``). Installs the native decoder in this process."""
+    if native_impl is None:
+        return None
+    from flowctl_dsl.stellar import native
+
+    if not native.enabled():
+        return None
+    native.install()
+    return native.load(native_impl)
+
+
+def native_records(batch: pa.RecordBatch) -> list[dict[str, Any]]:
+    """A native batch as the records the reference would have built."""
+    from flowctl_dsl.stellar import native
+
+    return native.to_records(batch)
 
 
 class ProcessLedgers(beam.DoFn):  # type: ignore[misc]
-    """Decode each ``RawLedger`` and emit the processor's records."""
+    """Decode each ``RawLedger`` and emit the processor's records.
+
+    When the spec has a ``native_impl`` and ``flowctl_native`` is enabled (see
+    :mod:`flowctl_dsl.stellar.native`), the ledger is decoded and processed natively into one
+    Arrow batch, turned into records only here at the edge; a ledger the native code does not
+    handle goes through the reference ``impl`` (same records, or the reference's error).
+    """
 
     def __init__(self, spec: Spec, params: Params) -> None:
         self.spec_name = spec.name
         self.impl = spec.impl
+        self.native_impl = spec.native_impl
+        self.native_fn: NativeExtract | None = None
+        self.native_fallbacks = Metrics.counter(
+            "flowctl.processor", f"{spec.name}_native_fallbacks"
+        )
         self.params = params
         self.fn: Extract | None = None
         self.ledgers = Metrics.counter("flowctl.processor", f"{spec.name}_ledgers")
@@ -41,6 +75,20 @@ class ProcessLedgers(beam.DoFn):  # type: ignore[misc]
         import importlib
 
         self.fn = getattr(importlib.import_module(module), attr)
+        self.native_fn = native_extract(self.native_impl)
+
+    def extract(self, raw: RawLedger) -> list[dict[str, Any]]:
+        """The records of one ledger: native when possible, else the reference."""
+        if self.native_fn is not None:
+            try:
+                batch = self.native_fn([raw.xdr], raw.network_passphrase, self.params)
+            except (NotImplementedError, ValueError):
+                self.native_fallbacks.inc()  # the reference decides: records or its error
+            else:
+                return native_records(batch)
+        assert self.fn is not None
+        view = LedgerView(decode_ledger(raw.xdr), raw.network_passphrase)
+        return list(self.fn(view, self.params))
 
     def process(self, raw: RawLedger) -> Iterator[dict[str, Any]]:
         if self.fn is None:
@@ -54,8 +102,7 @@ class ProcessLedgers(beam.DoFn):  # type: ignore[misc]
             tracing.span("flowctl.stage", stage=self.spec_name, ledger=raw.sequence),
         ):
             try:
-                view = LedgerView(decode_ledger(raw.xdr), raw.network_passphrase)
-                records = list(self.fn(view, self.params))
+                records = self.extract(raw)
             except Exception as err:
                 self.rec.inc("flowctl_records_failed_total", code=error_code(err))
                 raise
@@ -69,3 +116,44 @@ class ProcessLedgers(beam.DoFn):  # type: ignore[misc]
 
 def build(spec: Spec, params: Params) -> beam.PTransform:
     return beam.ParDo(ProcessLedgers(spec, params))
+
+
+class ProcessLedgerBatches(beam.DoFn):  # type: ignore[misc]
+    """Emit one ``pyarrow.RecordBatch`` (the spec's schema) per ledger instead of records, for
+    sinks that take Arrow: native batches as they are, reference records converted."""
+
+    def __init__(self, spec: Spec, params: Params) -> None:
+        assert spec.schema is not None, f"{spec.name} has no schema"
+        self.impl, self.native_impl, self.params = spec.impl, spec.native_impl, params
+        self.schema = spec.schema
+        self.fn: Extract | None = None
+        self.native_fn: NativeExtract | None = None
+        self.native_fallbacks = Metrics.counter(
+            "flowctl.processor", f"{spec.name}_native_fallbacks"
+        )
+
+    def setup(self) -> None:
+        module, _, attr = self.impl.partition(":")
+        import importlib
+
+        self.fn = getattr(importlib.import_module(module), attr)
+        self.native_fn = native_extract(self.native_impl)
+
+    def process(self, raw: RawLedger) -> Iterator[pa.RecordBatch]:
+        if self.fn is None:
+            self.setup()
+        assert self.fn is not None
+        if self.native_fn is not None:
+            try:
+                yield self.native_fn([raw.xdr], raw.network_passphrase, self.params)
+                return
+            except (NotImplementedError, ValueError):
+                self.native_fallbacks.inc()
+        view = LedgerView(decode_ledger(raw.xdr), raw.network_passphrase)
+        records = list(self.fn(view, self.params))
+        yield pa.RecordBatch.from_pylist(records, schema=self.schema)
+
+
+def build_batches(spec: Spec, params: Params) -> beam.PTransform:
+    """The processor's ParDo emitting ``pyarrow.RecordBatch`` elements (one per ledger)."""
+    return beam.ParDo(ProcessLedgerBatches(spec, params))
