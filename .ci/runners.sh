@@ -172,7 +172,7 @@ flink_dist() {
   done
   cp "$libs"/bin/* "$tmp/bin/"
   chmod +x "$tmp"/bin/*
-  rm -rf "$tmp/unpack" "$FLINK_HOME_DIR"
+  rm -rf "$tmp/unpack" "$FLINK_HOME_DIR" "$wheels"
   mv "$tmp" "$FLINK_HOME_DIR"
   say "Flink $FLINK_DIST in $FLINK_HOME_DIR ($(du -sh "$FLINK_HOME_DIR" | cut -f1))"
 }

@@ -286,7 +286,7 @@ class DataflowRunner(Runner):
             for t in proto.components.transforms[root].subtransforms
         ]
         job = {
-            "job": json.loads(result.job.json()),
+            "job": json.loads(result.job.json()),  # type: ignore[attr-defined]
             "steps": steps,
             "environments": environments,
             "options": opts,

@@ -21,6 +21,7 @@ from flowctl_dsl.runners.jars import BEAM_JAVA_VERSION, FLINK_JOB_SERVER, FLINK_
 from flowctl_dsl.runners.portable import (
     ENVIRONMENT_HELP,
     PortableRunner,
+    jvm_properties,
     stop_job_servers,
     tracking,
 )
@@ -104,6 +105,7 @@ class FlinkRunner(PortableRunner):
             flink_version=FLINK_VERSION,
             flink_master=self.master(settings),
             checkpointing_interval=self.checkpointing_interval(settings),
+            job_server_jvm_properties=jvm_properties(),
         )
         parallelism = self.option(settings, "parallelism")
         if parallelism:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import socket
+import tempfile
 from typing import Any, ClassVar
 
 from flowctl_dsl.errors import FlowctlError
@@ -34,6 +35,11 @@ def tracking(beam_cls: type) -> type:
 
     Tracking.__name__ = beam_cls.__name__
     return Tracking
+
+
+def jvm_properties() -> list[str]:
+    """The job server JVM keeps its temporary files where this process does (``$TMPDIR``)."""
+    return [f"-Djava.io.tmpdir={tempfile.gettempdir()}"]
 
 
 def stop_job_servers() -> None:

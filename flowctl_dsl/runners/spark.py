@@ -13,7 +13,7 @@ from flowctl_dsl.plan import Plan
 from flowctl_dsl.runners.base import RunnerOption, RunReport, RunSettings
 from flowctl_dsl.runners.environments import Environment, default_sdk_image
 from flowctl_dsl.runners.jars import BEAM_JAVA_VERSION, SPARK_JOB_SERVER
-from flowctl_dsl.runners.portable import ENVIRONMENT_HELP, PortableRunner, tracking
+from flowctl_dsl.runners.portable import ENVIRONMENT_HELP, PortableRunner, jvm_properties, tracking
 
 LOCAL_MASTER = re.compile(r"^local(\[.+\])?$")
 
@@ -46,7 +46,11 @@ class SparkRunner(PortableRunner):
     def beam_options(self, plan: Plan, settings: RunSettings) -> dict[str, Any]:
         jar = SPARK_JOB_SERVER.require(self.option(settings, "job_server_jar"))
         opts = self.common_options(plan, settings)
-        opts.update(spark_job_server_jar=str(jar), spark_master_url=self.master(settings))
+        opts.update(
+            spark_job_server_jar=str(jar),
+            spark_master_url=self.master(settings),
+            job_server_jvm_properties=jvm_properties(),
+        )
         return opts
 
     def describe(self, settings: RunSettings) -> str:

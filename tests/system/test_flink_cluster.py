@@ -31,11 +31,12 @@ def overview(rest: str) -> dict[str, object]:
         return dict(json.load(resp))
 
 
-def cluster_config(home: Path, conf: Path, rpc_port: int, rest_port: int) -> None:
-    """Flink's default conf with every address on 127.0.0.1 and free ports."""
+def cluster_config(home: Path, conf: Path, rpc_port: int, rest_port: int, tmp: Path) -> None:
+    """Flink's default conf with every address on 127.0.0.1, free ports, temp files in ``tmp``."""
     shutil.copytree(home / "conf", conf)
     text = (conf / "config.yaml").read_text()
     for old, new in (
+        ("      all: ", f"      all: -Djava.io.tmpdir={tmp} "),
         ("bind-host: localhost", "bind-host: 127.0.0.1"),
         ("address: localhost", "address: 127.0.0.1"),
         ("host: localhost", "host: 127.0.0.1"),
@@ -44,7 +45,7 @@ def cluster_config(home: Path, conf: Path, rpc_port: int, rest_port: int) -> Non
     ):
         assert old in text, f"Flink's config.yaml changed: no `{old}`"
         text = text.replace(old, new)
-    text += f"\nrest.port: {rest_port}\nblob.server.port: 0\ntaskmanager.rpc.port: 0\n"
+    text += f"\nrest.port: {rest_port}\nio.tmp.dirs: {tmp}\nweb.tmpdir: {tmp}\n"
     (conf / "config.yaml").write_text(text)
 
 
@@ -56,7 +57,9 @@ def flink_cluster(tmp_path: Path) -> Iterator[tuple[dict[str, str], str]]:
         pytest.skip(f"no Flink {FLINK_DIST_VERSION} distribution: run .ci/runners.sh")
     rest_port = free_port()
     conf = tmp_path / "flink-conf"
-    cluster_config(home, conf, free_port(), rest_port)
+    flink_tmp = tmp_path / "flink-tmp"
+    flink_tmp.mkdir()
+    cluster_config(home, conf, free_port(), rest_port, flink_tmp)
     env = {
         **os.environ,
         "FLINK_HOME": str(home),
