@@ -121,23 +121,26 @@ def to_records(batch: pa.RecordBatch) -> list[dict[str, Any]]:
     """The batch's rows as the reference processors build them (the edge back to records):
     ``int`` for ``decimal128(p, 0)`` (not ``Decimal``), ``datetime`` in ``datetime.UTC`` for
     UTC second timestamps (not ``ZoneInfo("UTC")``)."""
-    records: list[dict[str, Any]] = batch.to_pylist()
-    for i, field in enumerate(batch.schema):
+    columns: list[list[Any]] = []
+    for field, column in zip(batch.schema, batch.columns, strict=True):
         kind = field.type
-        column = batch.column(i)
         if pa.types.is_decimal(kind) and kind.scale == 0:
-            values: list[Any] = [None if v is None else int(v) for v in column.to_pylist()]
+            try:
+                columns.append(column.cast(pa.int64()).to_pylist())
+            except pa.ArrowInvalid:  # beyond int64
+                columns.append([None if v is None else int(v) for v in column.to_pylist()])
         elif pa.types.is_timestamp(kind) and kind.tz == "UTC" and kind.unit == "s":
             seen: dict[int, datetime] = {}
-            values = [
-                None if v is None else seen.get(v) or seen.setdefault(v, _utc(v))
-                for v in column.cast(pa.int64()).to_pylist()
-            ]
+            columns.append(
+                [
+                    None if v is None else seen.get(v) or seen.setdefault(v, _utc(v))
+                    for v in column.cast(pa.int64()).to_pylist()
+                ]
+            )
         else:
-            continue
-        for record, value in zip(records, values, strict=True):
-            record[field.name] = value
-    return records
+            columns.append(column.to_pylist())
+    names = batch.schema.names
+    return [dict(zip(names, row, strict=True)) for row in zip(*columns, strict=True)]
 
 
 def _utc(seconds: int) -> datetime:
