@@ -49,9 +49,12 @@ def cluster_config(home: Path, conf: Path, rpc_port: int, rest_port: int, tmp: P
     (conf / "config.yaml").write_text(text)
 
 
-@pytest.fixture
-def flink_cluster(tmp_path: Path) -> Iterator[tuple[dict[str, str], str]]:
+@pytest.fixture(scope="module")
+def flink_cluster(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[dict[str, str], str]]:
     """A standalone Flink (``bin/start-cluster.sh``); yields its env and REST address."""
+    tmp_path = tmp_path_factory.mktemp("flink")
     home = flink_home()
     if home is None:
         pytest.skip(f"no Flink {FLINK_DIST_VERSION} distribution: run .ci/runners.sh")
@@ -116,3 +119,21 @@ def test_compiled_jar_runs_on_a_standalone_flink_cluster(
     direct = Counter(direct_out.read_text().splitlines())
     assert sum(direct.values()) == 31
     assert Counter(cluster_out.read_text().splitlines()) == direct
+
+
+def test_run_submits_to_the_cluster_address(
+    stellar_fixtures: Path, tmp_path: Path, flink_cluster: tuple[dict[str, str], str]
+) -> None:
+    """``flowctl run --runner=flink -O flink_master=HOST:PORT``: the job server submits to the
+    cluster; ``environment=external`` makes flowctl start a worker pool for the run."""
+    if FLINK_JOB_SERVER.find() is None:
+        pytest.skip(f"missing {FLINK_JOB_SERVER.default_path()}: run .ci/runners.sh")
+    _, rest = flink_cluster
+    lake = stellar_fixtures / "testnet" / "datalake-testbucket"
+    finished = int(overview(rest)["jobs-finished"])  # type: ignore[call-overload]
+    out = tmp_path / "submitted.jsonl"
+    options = ["-O", f"flink_master={rest}", "-O", "environment=external"]
+    text = PIPELINE.format(lake=lake, out=out)
+    assert main(["run", "-q", "--runner", "flink", *options, "-e", text]) == 0
+    assert overview(rest)["jobs-finished"] == finished + 1
+    assert sum(Counter(out.read_text().splitlines()).values()) == 31
