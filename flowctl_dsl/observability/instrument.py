@@ -6,6 +6,7 @@ sinks need no metrics code of their own and the counts are the same on every run
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -18,16 +19,25 @@ from flowctl_dsl.stellar.raw import RawLedger
 
 
 class CountLedgers(beam.DoFn):  # type: ignore[misc]
-    """Ledgers, XDR bytes and the highest sequence a source emitted; emits nothing."""
+    """Ledgers, XDR bytes and the highest sequence a source emitted; emits nothing.
 
-    def __init__(self, stage: str) -> None:
+    For a source that ``follows`` the tip it also records the lag behind the network clock.
+    """
+
+    def __init__(self, stage: str, follows: bool = False) -> None:
         self.rec = Recorder(stage=stage)
+        self.follows = follows
 
     def process(self, ledger: Any) -> Iterator[Any]:
         self.rec.inc("flowctl_ledgers_read_total")
         if isinstance(ledger, RawLedger):
             self.rec.inc("flowctl_bytes_read_total", len(ledger.xdr))
             self.rec.set("flowctl_last_read_ledger", ledger.sequence)
+            if self.follows:
+                from flowctl_dsl.stellar.decode import header_only
+
+                closed = header_only(ledger.xdr).closed_at.timestamp()
+                self.rec.set("flowctl_source_lag_seconds", max(0.0, time.time() - closed))
         return iter(())
 
 
@@ -61,8 +71,9 @@ def instrument(pipeline: beam.Pipeline, plan: Plan) -> None:
     pipeline.visit(finder)
     source = finder.found.get(plan.source.id)
     if source is not None and None in source.outputs:
+        follows = plan.source.params.get("bounded") is False
         _ = source.outputs[None] | f"observe_{plan.source.id}" >> beam.ParDo(
-            CountLedgers(plan.source.name)
+            CountLedgers(plan.source.name, follows)
         )
     for sink in plan.sinks:
         node = finder.found.get(sink.id)

@@ -139,7 +139,7 @@ class TextFormatter(logging.Formatter):
             )
             if getattr(record, key, None) is not None
         ]
-        ctx += [f"{k}={v}" for k, v in _extras(record).items()]
+        ctx += [f"{k}={v}" for k, v in _extras(record).items() if v is not None]
         line = f"{ts} {record.levelname:<5} {record.name}: {record.getMessage()}"
         if ctx:
             line += "  " + " ".join(ctx)

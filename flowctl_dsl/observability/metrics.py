@@ -124,9 +124,9 @@ METRICS: dict[str, MetricDef] = {
             beam="max",
         ),
         MetricDef(
-            "flowctl_source_lag_ledgers",
+            "flowctl_source_lag_seconds",
             "gauge",
-            "Ledgers between a followed source's tip and the last ledger it read.",
+            "A followed source's lag: now minus the close time of the last ledger it read.",
             ("pipeline", "stage"),
         ),
         MetricDef(

@@ -11,7 +11,6 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from flowctl_dsl.observability import logging as obs_logging
@@ -162,7 +161,3 @@ def observe(plan: Plan, settings: ObserveSettings | None, runner: str = "") -> I
         session.close(err)
         raise
     session.close()
-
-
-def profile_path(settings: ObserveSettings | None) -> Path | None:
-    return Path(settings.profile) if settings and settings.profile else None

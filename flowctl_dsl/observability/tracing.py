@@ -18,7 +18,6 @@ from typing import Any
 _LOG = logging.getLogger(__name__)
 
 try:
-    from opentelemetry import context as otel_context
     from opentelemetry import trace
     from opentelemetry.sdk.resources import Resource
     from opentelemetry.sdk.trace import TracerProvider
@@ -112,20 +111,6 @@ def span(name: str, **attributes: Any) -> Iterator[Any]:
     parent = None if trace.get_current_span().get_span_context().is_valid else active.run_context
     with active.tracer.start_as_current_span(name, context=parent, attributes=attrs) as current:
         yield current
-
-
-@contextmanager
-def run_context() -> Iterator[None]:
-    """Make the run span current in this thread (for the driver's own log lines)."""
-    active = _ACTIVE
-    if active is None:
-        yield
-        return
-    token = otel_context.attach(active.run_context)
-    try:
-        yield
-    finally:
-        otel_context.detach(token)
 
 
 def commit_span(sink: str, **attributes: Any) -> Any:

@@ -15,28 +15,21 @@ import apache_beam as beam
 from apache_beam.metrics import Metrics
 
 from flowctl_dsl.observability import tracing
-from flowctl_dsl.observability.metrics import Recorder
 from flowctl_dsl.stellar.lake import Chunk, Lake, LakeError, LakeLayout, MissingLedgerError
 from flowctl_dsl.stellar.raw import RawLedger
 
 _LEDGERS_READ = Metrics.counter("flowctl.datastore", "ledgers_read")
 _OBJECTS_SKIPPED = Metrics.counter("flowctl.datastore", "chunks_with_gaps")
-_REC = Recorder(stage="datastore")  # flowctl_source_lag_ledgers (observability)
 
 
 def read_chunk(
-    bounds: tuple[int, int], layout: LakeLayout, skip_gaps: bool = False, tip: int | None = None
+    bounds: tuple[int, int], layout: LakeLayout, skip_gaps: bool = False
 ) -> Iterator[RawLedger]:
-    """Every ledger of the chunk ``bounds`` (inclusive) from the lake described by ``layout``.
-
-    ``tip`` is the last ledger of a followed (open-ended) range: the lag behind it is recorded.
-    """
+    """Every ledger of the chunk ``bounds`` (inclusive) from the lake described by ``layout``."""
     count = 0
     with tracing.span("flowctl.chunk", ledger_start=bounds[0], ledger_end=bounds[1]):
         for ledger in layout.read_chunk(Chunk(*bounds), skip_gaps):
             count += 1
-            if tip is not None:
-                _REC.set("flowctl_source_lag_ledgers", max(tip - ledger.sequence, 0))
             yield ledger
     _LEDGERS_READ.inc(count)
     if count < bounds[1] - bounds[0] + 1:
@@ -96,11 +89,9 @@ class ReadDatastore(beam.PTransform):
 
     def expand(self, pbegin: beam.pvalue.PBegin) -> beam.PCollection:
         layout, chunks = self.plan()
-        following = self.ledgers is None or self.ledgers[1] is None
-        tip = chunks[-1].end if following and chunks else None
         return (
             pbegin
             | "Chunks" >> beam.Create([(c.start, c.end) for c in chunks])
             | "Spread" >> beam.Reshuffle()
-            | "Read" >> beam.FlatMap(read_chunk, layout=layout, skip_gaps=self.skip_gaps, tip=tip)
+            | "Read" >> beam.FlatMap(read_chunk, layout=layout, skip_gaps=self.skip_gaps)
         )

@@ -61,7 +61,7 @@ def test_the_dashboard_shows_the_main_metrics() -> None:
         "flowctl_dlq_records_total",
         "flowctl_stage_duration_seconds",
         "flowctl_last_committed_ledger",
-        "flowctl_source_lag_ledgers",
+        "flowctl_source_lag_seconds",
         "flowctl_checkpoint_timestamp_seconds",
         "flowctl_retries_total",
         "flowctl_build_info",

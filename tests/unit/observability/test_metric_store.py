@@ -112,12 +112,12 @@ def test_from_beam_rebuilds_counters_histograms_and_gauges() -> None:
             _result(hist, SimpleNamespace(sum=11_000, count=3, max=6000)),
             _result("flowctl_last_read_ledger|stage=localnet", SimpleNamespace(max=301, count=3)),
         ],
-        "gauges": [_result("flowctl_source_lag_ledgers|stage=datastore", SimpleNamespace(value=4))],
+        "gauges": [_result("flowctl_source_lag_seconds|stage=datastore", SimpleNamespace(value=4))],
     }
     store = from_beam(query, "p")
     assert store.value("flowctl_records_total", stage="payments") == 5
     assert store.value("flowctl_last_read_ledger") == 301
-    assert store.value("flowctl_source_lag_ledgers", stage="datastore") == 4
+    assert store.value("flowctl_source_lag_seconds", stage="datastore") == 4
     [(labels, h)] = store.histograms("flowctl_stage_duration_seconds")
     assert labels == {"pipeline": "p", "stage": "payments"}
     assert (h.count, h.sum, h.buckets[3], h.buckets[6]) == (3, 0.011, 2, 1)

@@ -117,7 +117,7 @@ def test_runner_writes_the_metrics_file_and_pushes(tmp_path: Path, gateway: str)
 
 
 def test_a_failing_processor_counts_the_failure() -> None:
-    spec = SimpleNamespace(name="boom", impl=f"{__name__}:explode")
+    spec = SimpleNamespace(name="boom", impl=f"{__name__}:explode", native_impl=None)
     store = metrics.MetricStore("p")
     metrics.activate(store)
     try:
@@ -158,16 +158,28 @@ def test_a_busy_metrics_port_is_reported(tmp_path: Path) -> None:
     assert metrics.live() is None
 
 
-def test_a_followed_datastore_reports_its_lag(tmp_path: Path) -> None:
+def test_a_followed_source_reports_its_lag(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from flowctl_dsl.stellar.decode import header_only
     from flowctl_dsl.stellar.localnet.generate import generate_lake
 
     generate_lake(tmp_path / "lake", (2, 5), seed=0)
-    plan = planned(
-        Input.inline(f'datastore("{tmp_path}/lake", ledgers=2..) | ledgers | stdout'), ()
-    )
+    text = f'datastore("{tmp_path}/lake", ledgers=2.., stop_after=3, poll="1s") | ledgers | stdout'
+    plan = planned(Input.inline(text), ())
+    assert plan.source.params["bounded"] is False
+    started = datetime.now(UTC).timestamp()
     report = get_runner("direct").run(plan, RunSettings())
     assert report.observed is not None
-    assert report.observed.series("flowctl_source_lag_ledgers") == [
-        ({"pipeline": "inline", "stage": "datastore"}, 0)
-    ]
-    assert report.observed.value("flowctl_ledgers_read_total", stage="datastore") == 4
+    [(labels, lag)] = report.observed.series("flowctl_source_lag_seconds")
+    assert labels == {"pipeline": "inline", "stage": "datastore"}
+    closed = next(r for r in iter_ledgers(4, 4)).xdr
+    expected = started - header_only(closed).closed_at.timestamp()
+    assert expected - 2 <= lag <= expected + 600
+    assert report.observed.value("flowctl_ledgers_read_total", stage="datastore") == 3
+
+
+def test_a_bounded_source_has_no_lag(tmp_path: Path) -> None:
+    report = get_runner("direct").run(plan_for(tmp_path, "2..3"), RunSettings())
+    assert report.observed is not None
+    assert report.observed.series("flowctl_source_lag_seconds") == []
