@@ -29,15 +29,16 @@ class CountLedgers(beam.DoFn):  # type: ignore[misc]
         self.follows = follows
 
     def process(self, ledger: Any) -> Iterator[Any]:
+        if not isinstance(ledger, RawLedger):  # e.g. an unreadable object's dead letter
+            return iter(())
         self.rec.inc("flowctl_ledgers_read_total")
-        if isinstance(ledger, RawLedger):
-            self.rec.inc("flowctl_bytes_read_total", len(ledger.xdr))
-            self.rec.set("flowctl_last_read_ledger", ledger.sequence)
-            if self.follows:
-                from flowctl_dsl.stellar.decode import header_only
+        self.rec.inc("flowctl_bytes_read_total", len(ledger.xdr))
+        self.rec.set("flowctl_last_read_ledger", ledger.sequence)
+        if self.follows:
+            from flowctl_dsl.stellar.decode import header_only
 
-                closed = header_only(ledger.xdr).closed_at.timestamp()
-                self.rec.set("flowctl_source_lag_seconds", max(0.0, time.time() - closed))
+            closed = header_only(ledger.xdr).closed_at.timestamp()
+            self.rec.set("flowctl_source_lag_seconds", max(0.0, time.time() - closed))
         return iter(())
 
 
