@@ -47,6 +47,13 @@ CODES: dict[str, str] = {
     "FC214": "a malformed `retry` setting",
     # FC3xx: runners
     "FC301": "unknown runner",
+    "FC302": "an unbounded source on a batch-only runner",
+    "FC303": "a runner's job-server jar or client library is missing",
+    "FC304": "an unknown or malformed runner option",
+    "FC305": "an unbounded source with more than one direct worker",
+    "FC306": "Dataflow submission without a project or credentials",
+    "FC307": "no Beam job service answers at the endpoint",
+    "FC308": "Dataflow streaming without a dead-letter output (warning)",
     # FC4xx: failures while running
     "FC401": "a ledger in the range is missing from the data lake",
     "FC402": "the data lake cannot be read",
