@@ -45,6 +45,7 @@ CODES: dict[str, str] = {
     "FC212": "`on_error` is not dead_letter(<sink>), or its sink or options are wrong",
     "FC213": "a malformed `checkpoint` setting",
     "FC214": "a malformed `retry` setting",
+    "FC215": "an unbounded (followed) source feeding a stage or sink that needs a bounded range",
     # FC3xx: runners
     "FC301": "unknown runner",
     "FC302": "an unbounded source on a batch-only runner",

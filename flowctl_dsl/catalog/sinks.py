@@ -27,6 +27,7 @@ SPECS: tuple[Spec, ...] = (
         params=StdoutParams,
         impl="flowctl_dsl.transforms.sinks.stdout:build",
         input_type=ANY_RECORD,
+        streaming=True,
         guarantee="at-least-once (a re-run prints again)",
     ),
     Spec(

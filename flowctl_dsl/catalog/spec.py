@@ -55,6 +55,8 @@ class Spec:
     defaults: dict[str, Any] = field(default_factory=dict)
     examples: tuple[str, ...] = ()
     native_impl: str | None = None
+    #: Sinks: whether it writes as records arrive, so it can take an unbounded (followed) source.
+    streaming: bool = False
 
     def load(self) -> Any:
         """Import and return the implementation named by ``impl``."""

@@ -137,6 +137,7 @@ SPECS: tuple[Spec, ...] = (
         impl="flowctl_dsl.transforms.sinks.postgres:build",
         input_type=ANY_RECORD,
         positional=("dsn",),
+        streaming=True,
         guarantee=(
             "idempotent replay: upsert on the natural key (INSERT … ON CONFLICT DO UPDATE), "
             "one transaction per batch; mode=append is at-least-once"

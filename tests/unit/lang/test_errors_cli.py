@@ -116,6 +116,12 @@ BAD: list[tuple[str, str, str, str]] = [
     ("mainnet | ledgers | stdout with retry={tries: 3}", "FC214", "1:47", "has no setting `tries`"),
     ("mainnet | ledgers | stdout with retyr={}", "FC009", "1:33", "did you mean `retry`"),
     ("mainnet | ledgers | stdout with retry={}, retry={}", "FC008", "1:43", "given twice"),
+    (
+        "mainnet(ledgers=100..) | ledgers | limit 5 | stdout",
+        "FC215",
+        "1:36",
+        "needs a bounded range",
+    ),
 ]
 
 
@@ -168,6 +174,16 @@ def test_unknown_runner_lists_runners(capsys: pytest.CaptureFixture[str]) -> Non
 def test_missing_file_is_a_clean_error(capsys: pytest.CaptureFixture[str], tmp_path) -> None:  # type: ignore[no-untyped-def]
     assert main(["check", str(tmp_path / "nope.flow")]) == 1
     assert "FC012" in capsys.readouterr().err
+
+
+def test_unbounded_source_into_a_gathering_sink_is_a_warning(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["check", "-e", 'mainnet | ledgers | save_to jsonl("x")']) == 0
+    err = capsys.readouterr().err
+    assert "<inline>:1:29: warning[FC215]" in err and "stdout" in err
+    assert main(["check", "-e", 'mainnet(ledgers=5..9) | ledgers | save_to jsonl("x")']) == 0
+    assert "FC215" not in capsys.readouterr().err
 
 
 def test_bad_set_is_a_clean_error(capsys: pytest.CaptureFixture[str]) -> None:
