@@ -2,6 +2,10 @@
 
 A processor is a plain function ``records(ledger: LedgerView, params) -> Iterable[dict]`` named by
 its catalog spec's ``impl``; it knows Stellar and pyarrow, never Beam.
+
+A ledger the processor cannot handle (bad XDR, an exception in the function, an object the source
+could not read) goes to the tagged output ``dead_letter`` when the pipeline declares one, with
+the error and the raw ledger; otherwise the run stops with FC406 naming the ledger and stage.
 """
 
 from __future__ import annotations
@@ -21,6 +25,10 @@ from flowctl_dsl.observability.metrics import Recorder, error_code
 from flowctl_dsl.stellar.decode import decode_ledger
 from flowctl_dsl.stellar.ledger import LedgerView
 from flowctl_dsl.stellar.raw import RawLedger
+from flowctl_dsl.transforms.reliability import dead_letter as dlq
+from flowctl_dsl.transforms.reliability.errors import DEAD_LETTER_HINT, StageFailedError
+
+_DEAD_LETTERS = Metrics.counter("flowctl.reliability", "dead_letters")
 
 Extract = Callable[[LedgerView, Any], Iterable[dict[str, Any]]]
 #: A spec's ``native_impl``: ``(ledger XDRs, passphrase, params) -> pyarrow.RecordBatch``.
@@ -56,7 +64,9 @@ class ProcessLedgers(beam.DoFn):  # type: ignore[misc]
     handle goes through the reference ``impl`` (same records, or the reference's error).
     """
 
-    def __init__(self, spec: Spec, params: Params) -> None:
+    def __init__(
+        self, spec: Spec, params: Params, pipeline: str = "", dead_letters: bool = False
+    ) -> None:
         self.spec_name = spec.name
         self.impl = spec.impl
         self.native_impl = spec.native_impl
@@ -65,6 +75,8 @@ class ProcessLedgers(beam.DoFn):  # type: ignore[misc]
             "flowctl.processor", f"{spec.name}_native_fallbacks"
         )
         self.params = params
+        self.pipeline = pipeline
+        self.dead_letters = dead_letters  # route failures to the tagged output, else fail fast
         self.fn: Extract | None = None
         self.ledgers = Metrics.counter("flowctl.processor", f"{spec.name}_ledgers")
         self.records = Metrics.counter("flowctl.processor", f"{spec.name}_records")
@@ -90,10 +102,13 @@ class ProcessLedgers(beam.DoFn):  # type: ignore[misc]
         view = LedgerView(decode_ledger(raw.xdr), raw.network_passphrase)
         return list(self.fn(view, self.params))
 
-    def process(self, raw: RawLedger) -> Iterator[dict[str, Any]]:
+    def process(self, raw: RawLedger) -> Iterator[Any]:
         if self.fn is None:
             self.setup()
         assert self.fn is not None
+        if isinstance(raw, dlq.UnreadableLedger):  # the source could not read this ledger
+            yield from self._failed(raw, None)
+            return
         # observability: the decode and the processor are timed per ledger (downstream stages
         # run inside ``yield``, so the records are gathered first), traced and failures counted.
         started = time.perf_counter()
@@ -103,9 +118,9 @@ class ProcessLedgers(beam.DoFn):  # type: ignore[misc]
         ):
             try:
                 records = self.extract(raw)
-            except Exception as err:
-                self.rec.inc("flowctl_records_failed_total", code=error_code(err))
-                raise
+            except Exception as err:  # noqa: BLE001 - a dead letter, or FC406
+                yield from self._failed(raw, err)
+                return
         self.rec.observe("flowctl_stage_duration_seconds", time.perf_counter() - started)
         yield from records
         self.ledgers.inc()
@@ -113,9 +128,35 @@ class ProcessLedgers(beam.DoFn):  # type: ignore[misc]
         self.rec.inc("flowctl_ledgers_processed_total")
         self.rec.inc("flowctl_records_total", len(records))
 
+    def _failed(self, raw: Any, err: BaseException | None) -> Iterator[Any]:
+        """A dead letter for ``raw`` (tagged output), or FC406 when none is declared."""
+        if err is None:
+            stage = raw.stage
+            letter = dlq.from_unreadable(self.pipeline, stage, raw)
+            self.rec.inc("flowctl_records_failed_total", code="FC402")
+        else:
+            stage = self.spec_name
+            letter = dlq.from_exception(self.pipeline, stage, raw.sequence, raw.xdr, err)
+            self.rec.inc("flowctl_records_failed_total", code=error_code(err))
+        code = str(letter["error_code"])
+        if not self.dead_letters:
+            if err is None:
+                raise StageFailedError(
+                    f"stage `{stage}` failed on ledger {raw.sequence}: {raw.error}",
+                    (DEAD_LETTER_HINT,),
+                )
+            raise StageFailedError.of(stage, raw.sequence, err) from err
+        _DEAD_LETTERS.inc()
+        self.rec.inc("flowctl_dlq_records_total", code=code)
+        yield beam.pvalue.TaggedOutput(dlq.TAG, letter)
 
-def build(spec: Spec, params: Params) -> beam.PTransform:
-    return beam.ParDo(ProcessLedgers(spec, params))
+
+def build(
+    spec: Spec, params: Params, pipeline: str = "", dead_letters: bool = False
+) -> beam.PTransform:
+    """The processor's ParDo; with ``dead_letters`` its outputs are ``records`` and ``dead_letter``."""
+    fn = beam.ParDo(ProcessLedgers(spec, params, pipeline, dead_letters))
+    return fn.with_outputs(dlq.TAG, main="records") if dead_letters else fn
 
 
 class ProcessLedgerBatches(beam.DoFn):  # type: ignore[misc]

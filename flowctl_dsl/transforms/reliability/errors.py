@@ -15,20 +15,28 @@ STAGE_FAILED = "FC406"
 ERROR_RATIO = "FC407"
 CHECKPOINT_MISMATCH = "FC408"
 CHECKPOINT_STORE = "FC409"
-INTERRUPTED = "FC410"
 
 DEAD_LETTER_HINT = 'send bad records aside: on_error: dead_letter(jsonl("dlq/errors.jsonl"))'
 
 
+_WRAPPED = re.compile(r"^(?:\[FC4\d\d\] )+|(?: \[while running '[^']*'\])+$")
+
+
 class ReliabilityError(Exception):
-    """Base class: ``code``, a one-line ``reason`` and ``hints`` for the CLI."""
+    """Base class: ``code``, a one-line ``reason`` and ``hints`` for the CLI.
+
+    Beam re-raises a worker's exception as ``type(err)(message + " [while running …]")``; the
+    reason is cleaned of that (and of the code prefix) so the CLI shows the original line.
+    """
 
     code = "FC406"
+    default_hints: tuple[str, ...] = ()
 
-    def __init__(self, reason: str, hints: tuple[str, ...] = ()) -> None:
+    def __init__(self, reason: str, hints: tuple[str, ...] | None = None) -> None:
+        reason = _WRAPPED.sub("", reason.strip())
         super().__init__(f"[{self.code}] {reason}")
         self.reason = reason
-        self.hints = hints
+        self.hints = self.default_hints if hints is None else hints
 
     def __reduce__(self) -> tuple[object, ...]:
         return (type(self), (self.reason, self.hints))
@@ -41,15 +49,13 @@ class StageFailedError(ReliabilityError):
     """A stage could not handle a ledger or record and no dead-letter output is declared."""
 
     code = STAGE_FAILED
+    default_hints = (DEAD_LETTER_HINT, "rerun with --debug for the Python traceback")
 
     @classmethod
     def of(cls, stage: str, ledger: int | None, err: BaseException) -> StageFailedError:
         where = f"ledger {ledger}" if ledger is not None else "a record"
         first = (str(err).strip().splitlines() or [type(err).__name__])[0]
-        return cls(
-            f"stage `{stage}` failed on {where}: {type(err).__name__}: {first}",
-            (DEAD_LETTER_HINT, "rerun with --debug for the Python traceback"),
-        )
+        return cls(f"stage `{stage}` failed on {where}: {type(err).__name__}: {first}")
 
 
 class ErrorRatioExceeded(ReliabilityError):
@@ -68,12 +74,6 @@ class CheckpointStoreError(ReliabilityError):
     """The checkpoint store cannot be read or written (after retries)."""
 
     code = CHECKPOINT_STORE
-
-
-class Interrupted(ReliabilityError):
-    """The run was stopped by a signal after committing what was in flight."""
-
-    code = INTERRUPTED
 
 
 _KINDS: dict[str, type[ReliabilityError]] = {
@@ -95,7 +95,5 @@ def as_flowctl_error(err: BaseException) -> FlowctlError | None:
     found = _MARKER.search(str(err))
     if found is None:
         return None
-    code, reason = found.group(1), found.group(2).strip()
-    reason = re.sub(r"\s*\[while running '[^']*'\]$", "", reason)
-    hints = (DEAD_LETTER_HINT,) if _KINDS.get(code) is StageFailedError else ()
-    return FlowctlError.one(code, reason, None, list(hints))
+    kind = _KINDS.get(found.group(1), ReliabilityError)
+    return kind(found.group(2)).to_flowctl()
