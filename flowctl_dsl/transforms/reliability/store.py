@@ -162,6 +162,12 @@ class PostgresStore:
     def url(self) -> str:
         return f"{self.target} table {self.TABLE}"
 
+    def _sql(self, text: str) -> Any:
+        """``text`` with ``{table}`` as the quoted table identifier (values stay parameters)."""
+        from psycopg import sql
+
+        return sql.SQL(text).format(table=sql.Identifier(self.TABLE))
+
     def _connect(self) -> Any:
         import psycopg
 
@@ -170,30 +176,34 @@ class PostgresStore:
             raise CheckpointStoreError(f"no credentials for checkpoint store {self.target}")
         conn = psycopg.connect(dsn, autocommit=True, connect_timeout=10)
         conn.execute(
-            f"CREATE TABLE IF NOT EXISTS {self.TABLE} (pipeline text PRIMARY KEY, "
-            "checkpoint jsonb NOT NULL, updated_at timestamptz NOT NULL DEFAULT now())"
+            self._sql(
+                "CREATE TABLE IF NOT EXISTS {table} (pipeline text PRIMARY KEY, "
+                "checkpoint jsonb NOT NULL, updated_at timestamptz NOT NULL DEFAULT now())"
+            )
         )
         return conn
 
     def load(self, pipeline: str) -> Checkpoint | None:
         with self._connect() as conn:
             row = conn.execute(
-                f"SELECT checkpoint::text FROM {self.TABLE} WHERE pipeline = %s", (pipeline,)
+                self._sql("SELECT checkpoint::text FROM {table} WHERE pipeline = %s"), (pipeline,)
             ).fetchone()
         return None if row is None else _parse(row[0], f"{self.url} row {pipeline}")
 
     def save(self, checkpoint: Checkpoint) -> None:
         with self._connect() as conn:
             conn.execute(
-                f"INSERT INTO {self.TABLE} (pipeline, checkpoint, updated_at) "
-                "VALUES (%s, %s::jsonb, now()) ON CONFLICT (pipeline) DO UPDATE "
-                "SET checkpoint = EXCLUDED.checkpoint, updated_at = EXCLUDED.updated_at",
+                self._sql(
+                    "INSERT INTO {table} (pipeline, checkpoint, updated_at) "
+                    "VALUES (%s, %s::jsonb, now()) ON CONFLICT (pipeline) DO UPDATE "
+                    "SET checkpoint = EXCLUDED.checkpoint, updated_at = EXCLUDED.updated_at"
+                ),
                 (checkpoint.pipeline, checkpoint.model_dump_json()),
             )
 
     def delete(self, pipeline: str) -> bool:
         with self._connect() as conn:
-            cur = conn.execute(f"DELETE FROM {self.TABLE} WHERE pipeline = %s", (pipeline,))
+            cur = conn.execute(self._sql("DELETE FROM {table} WHERE pipeline = %s"), (pipeline,))
             return bool(cur.rowcount)
 
 
