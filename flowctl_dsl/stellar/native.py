@@ -2,10 +2,10 @@
 
 The extension module (``native/``, built with ``maturin develop --release -m native/Cargo.toml``
 or ``.ci/native.sh``) decodes ``LedgerCloseMeta`` and runs the hot processors straight into Arrow
-columns; this module wraps those columns as ``pyarrow.RecordBatch`` under the catalog schema.
-The pure-Python processors stay the reference: a ledger the native code does not implement
-(``NotImplementedError``, e.g. ``token_transfers`` before protocol 8) or rejects (``ValueError``)
-is handed to the reference processor, so output and error messages are always the reference's.
+buffers; this module imports them (Arrow C data interface) as ``pyarrow.RecordBatch`` under the
+catalog schema. The pure-Python processors stay the reference: a ledger the native code does not
+implement (``NotImplementedError``) or rejects (``ValueError``, e.g. a wrong passphrase) is
+handed to the reference processor, so output and error messages are always the reference's.
 
 ``FLOWCTL_DECODER`` picks the path: ``python`` (reference only), ``native`` (fail if the module
 is missing) or ``auto`` (native when built; the default).
@@ -79,7 +79,7 @@ def _module_or_raise() -> ModuleType:
     return MODULE
 
 
-# --- columns → RecordBatch ----------------------------------------------------------------------
+# --- native batches → RecordBatch ----------------------------------------------------------------------
 
 _LAYOUTS = {
     "int32": (pa.int32(),),
@@ -100,21 +100,30 @@ def _check_layout(field: pa.Field, layout: str) -> None:
         raise TypeError(f"native column {field.name} is {layout}, the schema says {field.type}")
 
 
-def to_batch(columns: list[tuple[Any, ...]], schema: pa.Schema) -> pa.RecordBatch:
-    """Wrap the module's column buffers as a ``RecordBatch`` with exactly ``schema``."""
-    if [c[0] for c in columns] != schema.names:
-        raise TypeError(f"native columns {[c[0] for c in columns]} != schema {schema.names}")
-    arrays = []
-    for field, (_, layout, length, nulls, validity, offsets, data) in zip(
-        schema, columns, strict=True
-    ):
-        _check_layout(field, layout)
-        buffers = [pa.py_buffer(validity) if validity is not None else None]
-        if offsets is not None:
-            buffers.append(pa.py_buffer(offsets))
-        buffers.append(pa.py_buffer(data))
-        arrays.append(pa.Array.from_buffers(field.type, length, buffers, null_count=nulls))
-    return pa.RecordBatch.from_arrays(arrays, schema=schema)
+#: id(schema) → (schema, layout) already checked (the schema is kept so its id stays unique).
+_CHECKED: dict[int, tuple[pa.Schema, list[tuple[str, str]]]] = {}
+
+
+def check_layout(layout: list[tuple[str, str]], schema: pa.Schema) -> None:
+    """Raise ``TypeError`` unless ``schema`` has exactly the native columns, names and layouts.
+
+    The Arrow C data interface carries no buffer sizes, so this check guards the import."""
+    seen = _CHECKED.get(id(schema))
+    if seen is not None and seen[0] is schema and seen[1] == layout:
+        return
+    names = [name for name, _ in layout]
+    if names != schema.names:
+        raise TypeError(f"native columns {names} != schema {schema.names}")
+    for field, (_, kind) in zip(schema, layout, strict=True):
+        _check_layout(field, kind)
+    _CHECKED[id(schema)] = (schema, layout)
+
+
+def to_batch(native_batch: Any, schema: pa.Schema) -> pa.RecordBatch:
+    """Import a module result (Arrow C data interface) as a ``RecordBatch`` with ``schema``."""
+    check_layout(native_batch.layout(), schema)
+    batch: pa.RecordBatch = native_batch.import_pyarrow(schema)
+    return batch
 
 
 def to_records(batch: pa.RecordBatch) -> list[dict[str, Any]]:

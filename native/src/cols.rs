@@ -1,11 +1,8 @@
 //! Arrow columns built in Rust and handed to Python as raw buffers.
 //!
 //! Each column is the Arrow memory layout of one field (validity bitmap, `i32` offsets for
-//! strings, little-endian values); Python wraps the buffers with `pyarrow.Array.from_buffers`
-//! under the catalog schema, so no Python object is created per value.
-
-use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyList, PyTuple};
+//! strings, little-endian values); [`crate::ffi`] hands them to pyarrow through the Arrow C data
+//! interface, so no Python object is created per value.
 
 use crate::error::{Error, Result};
 
@@ -106,27 +103,29 @@ impl Column {
         Ok(())
     }
 
-    /// `(name, layout, length, null_count, validity | None, offsets | None, data)`.
-    fn to_py<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
-        let validity = (self.nulls > 0).then(|| PyBytes::new(py, &self.validity));
-        let offsets = (self.kind == Kind::Str).then(|| {
-            let mut raw = Vec::with_capacity(self.offsets.len() * 4);
-            for o in &self.offsets {
-                raw.extend_from_slice(&o.to_le_bytes());
-            }
-            PyBytes::new(py, &raw)
-        });
-        (
-            self.name,
-            self.kind.name(),
-            self.len,
-            self.nulls,
-            validity,
-            offsets,
-            PyBytes::new(py, &self.data),
-        )
-            .into_pyobject(py)
+    pub fn layout(&self) -> &'static str {
+        self.kind.name()
     }
+
+    /// The Arrow buffers of this column.
+    pub fn parts(&self) -> Parts<'_> {
+        Parts {
+            len: self.len,
+            nulls: self.nulls,
+            validity: &self.validity,
+            offsets: (self.kind == Kind::Str).then_some(self.offsets.as_slice()),
+            data: &self.data,
+        }
+    }
+}
+
+/// Borrowed Arrow buffers of one column.
+pub struct Parts<'a> {
+    pub len: usize,
+    pub nulls: usize,
+    pub validity: &'a [u8],
+    pub offsets: Option<&'a [i32]>,
+    pub data: &'a [u8],
 }
 
 /// A record batch under construction: columns in schema order.
@@ -141,13 +140,12 @@ impl Batch {
         }
     }
 
-    /// A list of column tuples (see [`Column::to_py`]).
-    pub fn to_py<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
-        let items = self
-            .cols
-            .iter()
-            .map(|c| c.to_py(py))
-            .collect::<PyResult<Vec<_>>>()?;
-        PyList::new(py, items)
+    pub fn rows(&self) -> usize {
+        self.cols.first().map_or(0, |c| c.len)
+    }
+
+    /// `[(name, layout)]` in column order.
+    pub fn layout(&self) -> Vec<(&'static str, &'static str)> {
+        self.cols.iter().map(|c| (c.name, c.layout())).collect()
     }
 }

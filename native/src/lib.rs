@@ -1,17 +1,19 @@
 //! `flowctl_native`: native `LedgerCloseMeta` decoding (SDF's `stellar-xdr` crate) and the hot
 //! flowctl processors emitted straight as Arrow column buffers.
 //!
-//! Every function takes a list of raw LCM XDR byte strings and returns the columns of a record
-//! batch (see [`cols`]); Python (`flowctl_dsl/stellar/native.py`) wraps them as a
-//! `pyarrow.RecordBatch` under the catalog schema. The GIL is released while decoding.
+//! Every function takes a list of raw LCM XDR byte strings and returns a [`ffi::NativeBatch`]: a
+//! record batch built in Rust (see [`cols`]) that Python (`flowctl_dsl/stellar/native.py`)
+//! imports as a `pyarrow.RecordBatch` under the catalog schema through the Arrow C data
+//! interface. The GIL is released while decoding.
 //! `NotImplementedError` means "valid, but use the Python reference for this input";
 //! `ValueError` means bad input.
 
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyList};
+use pyo3::types::PyBytes;
 
 mod cols;
 mod error;
+mod ffi;
 mod header;
 mod keys;
 mod ledger;
@@ -49,7 +51,7 @@ fn ledgers<'py>(
     py: Python<'py>,
     xdrs: Vec<Bound<'py, PyBytes>>,
     passphrase: &str,
-) -> PyResult<Bound<'py, PyList>> {
+) -> PyResult<ffi::NativeBatch> {
     let raw = slices(&xdrs);
     let batch = py.detach(|| {
         per_ledger(
@@ -59,7 +61,7 @@ fn ledgers<'py>(
             ledger_rows::ledgers_row,
         )
     })?;
-    batch.to_py(py)
+    Ok(ffi::NativeBatch::new(&batch))
 }
 
 /// Columns of the `latest_ledger` processor for these ledgers.
@@ -68,7 +70,7 @@ fn latest_ledger<'py>(
     py: Python<'py>,
     xdrs: Vec<Bound<'py, PyBytes>>,
     passphrase: &str,
-) -> PyResult<Bound<'py, PyList>> {
+) -> PyResult<ffi::NativeBatch> {
     let raw = slices(&xdrs);
     let batch = py.detach(|| {
         per_ledger(
@@ -78,7 +80,7 @@ fn latest_ledger<'py>(
             ledger_rows::latest_ledger_row,
         )
     })?;
-    batch.to_py(py)
+    Ok(ffi::NativeBatch::new(&batch))
 }
 
 /// Columns of the `token_transfers` processor for these ledgers.
@@ -92,7 +94,7 @@ fn token_transfers<'py>(
     unified_events: &str,
     split_soroban_fees: bool,
     order: &str,
-) -> PyResult<Bound<'py, PyList>> {
+) -> PyResult<ffi::NativeBatch> {
     let params = ttp::Params {
         include_fees,
         unified_auto: match unified_events {
@@ -114,7 +116,7 @@ fn token_transfers<'py>(
             ttp::rows(b, l, t, &mut sac, params)
         })
     })?;
-    batch.to_py(py)
+    Ok(ffi::NativeBatch::new(&batch))
 }
 
 /// Decode each ledger fully (no processor); returns the number of transactions in total.
@@ -168,7 +170,7 @@ const SCAN: &[(&str, Kind)] = &[
 fn scan_headers<'py>(
     py: Python<'py>,
     objects: Vec<Bound<'py, PyBytes>>,
-) -> PyResult<Bound<'py, PyList>> {
+) -> PyResult<ffi::NativeBatch> {
     let raw = slices(&objects);
     let batch = py.detach(|| -> Result<Batch> {
         let mut scanner = header::Scanner::new();
@@ -190,13 +192,14 @@ fn scan_headers<'py>(
         }
         Ok(b)
     })?;
-    batch.to_py(py)
+    Ok(ffi::NativeBatch::new(&batch))
 }
 
 #[pymodule]
 fn flowctl_native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add("XDR_CRATE", "stellar-xdr 30.0.0")?;
+    m.add_class::<ffi::NativeBatch>()?;
     m.add_function(wrap_pyfunction!(ledgers, m)?)?;
     m.add_function(wrap_pyfunction!(latest_ledger, m)?)?;
     m.add_function(wrap_pyfunction!(token_transfers, m)?)?;

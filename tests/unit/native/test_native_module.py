@@ -83,16 +83,35 @@ def test_empty_input_gives_an_empty_batch() -> None:
     assert batch.num_rows == 0 and batch.schema.names[0] == "sequence"
 
 
-def test_to_batch_checks_names_and_layouts() -> None:
-    schema = pa.schema([pa.field("a", pa.int64())])
-    data = (1).to_bytes(8, "little")
-    assert native.to_batch([("a", "int64", 1, 0, None, None, data)], schema).to_pylist() == [
-        {"a": 1}
-    ]
+def test_check_layout_guards_the_import() -> None:
+    layout = [("a", "int64"), ("b", "decimal128"), ("c", "timestamp")]
+    good = pa.schema(
+        [("a", pa.int64()), ("b", pa.decimal128(38, 0)), ("c", pa.timestamp("s", tz="UTC"))]
+    )
+    native.check_layout(layout, good)
+    native.check_layout(layout, good)  # cached
     with pytest.raises(TypeError, match="schema"):
-        native.to_batch([("b", "int64", 1, 0, None, None, data)], schema)
+        native.check_layout([("x", "int64"), *layout[1:]], good)
     with pytest.raises(TypeError, match="int32"):
-        native.to_batch([("a", "int32", 1, 0, None, None, data[:4])], schema)
+        native.check_layout([("a", "int32"), *layout[1:]], good)
+    with pytest.raises(TypeError, match="decimal128"):
+        native.check_layout(layout, pa.schema([("a", pa.int64()), ("b", pa.int64()), good[2]]))
+
+
+@needs_native
+def test_a_native_batch_is_imported_once_and_freed_if_never_imported() -> None:
+    assert native.MODULE is not None
+    from flowctl_dsl.catalog.ledger_processors import LATEST_LEDGER_SCHEMA
+
+    result = native.MODULE.latest_ledger([], MAINNET_PASSPHRASE)
+    assert result.layout()[0] == ("sequence", "int64")
+    batch = result.import_pyarrow(LATEST_LEDGER_SCHEMA)
+    assert batch.num_rows == 0 and batch.schema.equals(LATEST_LEDGER_SCHEMA)
+    with pytest.raises(RuntimeError, match="already imported"):
+        result.import_pyarrow(LATEST_LEDGER_SCHEMA)
+    del result
+    unused = native.MODULE.ledgers([], MAINNET_PASSPHRASE)
+    del unused  # released by Rust without an import
 
 
 def test_decoder_mode_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
