@@ -26,6 +26,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -138,9 +139,10 @@ def python_rate(xdrs: list[bytes], passphrase: str, spec: Any, repeat: int) -> f
 def native_rate(
     xdrs: list[bytes], passphrase: str, spec: Any, repeat: int, records: bool = False
 ) -> float:
-    assert native.MODULE is not None
+    module = native.MODULE
+    assert module is not None
     if spec is None:
-        return best(lambda: [native.MODULE.decode_only([x]) for x in xdrs], repeat)
+        return best(lambda: [module.decode_only([x]) for x in xdrs], repeat)
     fn, params = native.load(spec.native_impl), spec.params()
     if records:
         return best(lambda: [native.to_records(fn([x], passphrase, params)) for x in xdrs], repeat)
@@ -220,8 +222,7 @@ def per_file(repeat: int, go: dict[str, dict[str, Any]]) -> dict[str, dict[str, 
         if label in go:
             print(f"  token_transfers events: stellar/go {go[label]['events']}", end="")
             if native.MODULE is not None:
-                tt = next(s for s in PROCESSORS if s.name == "token_transfers")
-                rows_native = native.load(tt.native_impl)(xdrs, passphrase, tt.params()).num_rows
+                rows_native = native.token_transfers(xdrs, passphrase).num_rows
                 print(f", flowctl {rows_native}")
             else:
                 print()
@@ -244,16 +245,22 @@ def print_totals(totals: dict[str, dict[str, float]]) -> None:
 # --- header-only scan ---------------------------------------------------------------------------
 
 
+def _python_scan(objects: list[bytes]) -> None:
+    for o in objects:
+        header_from_object(o)
+
+
 def header_scan(lake_objects: list[bytes], count: int) -> None:
     print(f"\nheader-only scan ({count} galexie objects per measurement, one core)")
     real = [(SHARED / f).read_bytes() for _, files, _ in GROUPS[:1] + GROUPS[3:4] for f in files]
     for label, objects in (("real objects (pubnet + testnet)", real), ("p25 lake", lake_objects)):
         cycle = (objects * (count // len(objects) + 1))[:count]
         size = sum(map(len, cycle)) / len(cycle) / 1e3
-        t_py = best(lambda c=cycle[: count // 5]: [header_from_object(o) for o in c], 1)
-        line = f"  {label:<33} avg {size:6.1f} kB  python {len(cycle) // 5 / t_py:9.0f}/s"
+        part = cycle[: count // 5]
+        t_py = best(partial(_python_scan, part), 1)
+        line = f"  {label:<33} avg {size:6.1f} kB  python {len(part) / t_py:9.0f}/s"
         if native.MODULE is not None:
-            t = best(lambda c=cycle: native.scan_headers(c), 3)
+            t = best(partial(native.scan_headers, cycle), 3)
             line += f"  native {len(cycle) / t:9.0f}/s"
         print(line)
 
