@@ -147,18 +147,18 @@ pub fn asset_parts(asset: &Asset) -> AssetParts {
     }
 }
 
-pub fn asset_issuer(asset: &Asset) -> Option<String> {
-    match asset {
-        Asset::Native => None,
-        Asset::CreditAlphanum4(a) => Some(account(&a.issuer)),
-        Asset::CreditAlphanum12(a) => Some(account(&a.issuer)),
-    }
+/// What the processors need of an asset: its SAC id on the network and its parts.
+pub struct AssetInfo {
+    /// `C…` of the asset's Stellar Asset Contract.
+    pub sac: String,
+    pub sac_raw: [u8; 32],
+    pub parts: AssetParts,
 }
 
-/// Stellar Asset Contract ids per asset on one network (memoized).
+/// [`AssetInfo`] per asset on one network (memoized).
 pub struct SacIds {
     network_id: [u8; 32],
-    cache: HashMap<Asset, (String, [u8; 32])>,
+    cache: HashMap<Asset, AssetInfo>,
 }
 
 impl SacIds {
@@ -169,15 +169,19 @@ impl SacIds {
         }
     }
 
-    /// `(C…, raw id)` of `asset`'s SAC.
-    pub fn get(&mut self, asset: &Asset) -> Result<&(String, [u8; 32])> {
+    pub fn get(&mut self, asset: &Asset) -> Result<&AssetInfo> {
         if !self.cache.contains_key(asset) {
             let preimage = HashIdPreimage::ContractId(HashIdPreimageContractId {
                 network_id: Hash(self.network_id),
                 contract_id_preimage: ContractIdPreimage::Asset(asset.clone()),
             });
             let raw: [u8; 32] = Sha256::digest(preimage.to_xdr(Limits::none())?).into();
-            self.cache.insert(asset.clone(), (c(&raw), raw));
+            let info = AssetInfo {
+                sac: c(&raw),
+                sac_raw: raw,
+                parts: asset_parts(asset),
+            };
+            self.cache.insert(asset.clone(), info);
         }
         Ok(&self.cache[asset])
     }

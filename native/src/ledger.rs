@@ -1,7 +1,6 @@
 //! A decoded `LedgerCloseMeta` (V0/V1/V2) and its transactions matched to their envelopes by hash.
 
 use std::collections::HashMap;
-use std::io::Write;
 
 use sha2::{Digest, Sha256};
 use stellar_xdr::{
@@ -32,33 +31,25 @@ pub fn network_id(passphrase: &str) -> [u8; 32] {
     Sha256::digest(passphrase.as_bytes()).into()
 }
 
-/// An `io::Write` that feeds sha256, so a payload is hashed without being buffered.
-struct HashWriter(Sha256);
-
-impl Write for HashWriter {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.update(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 fn payload_hash(
     network_id: &[u8; 32],
     envelope_type: u32,
     prefix: &[u8],
     body: &impl WriteXdr,
 ) -> Result<[u8; 32]> {
-    let mut h = Sha256::new();
-    h.update(network_id);
-    h.update(envelope_type.to_be_bytes());
-    h.update(prefix);
-    let mut w = Limited::new(HashWriter(h), Limits::none());
-    body.write_xdr(&mut w)?;
-    Ok(w.inner.0.finalize().into())
+    thread_local! {
+        static BUF: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    BUF.with(|buf| {
+        let mut buf = buf.borrow_mut();
+        buf.clear();
+        buf.extend_from_slice(network_id);
+        buf.extend_from_slice(&envelope_type.to_be_bytes());
+        buf.extend_from_slice(prefix);
+        let mut w = Limited::new(&mut *buf, Limits::none());
+        body.write_xdr(&mut w)?;
+        Ok(Sha256::digest(&buf[..]).into())
+    })
 }
 
 /// Hash of an envelope (the outer one for fee bumps); `TransactionV0` hashes as a `Transaction`.

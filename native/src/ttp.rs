@@ -18,8 +18,7 @@ use stellar_xdr::{
 use crate::cols::{Batch, Kind};
 use crate::error::{Error, Result};
 use crate::keys::{
-    account, account_key, asset_issuer, asset_parts, b, hex, l, parse_asset, sc_address,
-    split_account, text, Account, SacIds,
+    account, account_key, b, hex, l, parse_asset, sc_address, split_account, text, Account, SacIds,
 };
 use crate::ledger::{Ledger, Tx};
 
@@ -325,7 +324,7 @@ struct TxEvents<'a, 'b> {
 
 impl<'a> TxEvents<'a, '_> {
     fn sac(&mut self, asset: &Asset) -> Result<String> {
-        Ok(self.sac.get(asset)?.0.clone())
+        Ok(self.sac.get(asset)?.sac.clone())
     }
 
     fn native(&mut self) -> Result<String> {
@@ -359,14 +358,15 @@ impl<'a> TxEvents<'a, '_> {
         amount: i64,
         include_mux: bool,
     ) -> Result<Event> {
-        let issuer = asset_issuer(asset);
+        let info = self.sac.get(asset)?;
+        let issuer = info.parts.issuer.clone();
+        let contract_id = info.sac.clone();
         let src = split_account(from)?.map(|(g, _)| g);
         let dst = split_account(to)?.map(|(g, _)| g);
         let from_issuer = issuer.is_some() && src.is_some() && src == issuer;
         let to_issuer = issuer.is_some() && dst.is_some() && dst == issuer;
         let from_out = src.unwrap_or_else(|| from.to_owned());
         let to_out = dst.unwrap_or_else(|| to.to_owned());
-        let contract_id = self.sac(asset)?;
         let mux = if include_mux {
             self.mux_info(to)?
         } else {
@@ -431,7 +431,7 @@ impl<'a> TxEvents<'a, '_> {
         let TransactionMeta::V4(m) = self.tx.meta else {
             return Ok(Vec::new());
         };
-        let native_raw = self.sac.get(&Asset::Native)?.1;
+        let native_raw = self.sac.get(&Asset::Native)?.sac_raw;
         let mut out = Vec::new();
         for te in m.events.iter() {
             let event = &te.event;
@@ -929,7 +929,7 @@ impl<'a> TxEvents<'a, '_> {
                 _ => None,
             };
             if let Some(candidate) = candidate {
-                if self.sac.get(&candidate)?.1 == contract_raw.0 .0 {
+                if self.sac.get(&candidate)?.sac_raw == contract_raw.0 .0 {
                     if version == 3 && kind == EventKind::Transfer {
                         let (f, t) = (from.unwrap(), to.unwrap());
                         let amount64 = i64::try_from(amount).ok();
@@ -1075,7 +1075,11 @@ pub fn rows(
         c[6].str(Some(e.kind.name()))?;
         c[7].str(e.from.as_deref())?;
         c[8].str(e.to.as_deref())?;
-        match e.asset.as_ref().map(asset_parts) {
+        let info = match &e.asset {
+            Some(asset) => Some(sac.get(asset)?),
+            None => None,
+        };
+        match info.map(|i| &i.parts) {
             Some(p) => {
                 c[9].str(Some(&p.canonical))?;
                 c[10].str(Some(p.asset_type))?;
