@@ -46,8 +46,9 @@ class Graph:
         return [e for e in self.edges if e.src == node_id and (kind is None or e.kind == kind)]
 
     def add_error_output(self, from_id: str, sink: Step, label: str = "on_error") -> None:
-        """A dead-letter sink fed by the failures of step ``from_id``."""
-        self.nodes.append(Node(sink.id, "dead_letter", sink.name, sink_detail(sink)))
+        """A dead-letter sink fed by the failures of step ``from_id`` (one node per sink)."""
+        if all(n.id != sink.id for n in self.nodes):
+            self.nodes.append(Node(sink.id, "dead_letter", sink.name, sink_detail(sink)))
         self.edges.append(Edge(from_id, sink.id, "error", label))
 
 
@@ -92,8 +93,12 @@ def from_plan(plan: Plan) -> Graph:
 
 
 def dead_letter_outputs(plan: Plan) -> list[tuple[str, Step]]:
-    """(stage id, dead-letter sink) for each ``on_error`` the pipeline declares; none yet."""
-    return []
+    """(stage id, dead-letter sink): with ``on_error``, every processor's failures (including
+    ledgers the source could not read, which reach the processors) go to one sink."""
+    sink: Step | None = getattr(plan, "dead_letter", None)
+    if sink is None:
+        return []
+    return [(step.id, sink) for step in plan.stages if step.kind == "processor"]
 
 
 # ---- ASCII --------------------------------------------------------------------------------------

@@ -67,8 +67,15 @@ class _Find(PipelineVisitor):  # type: ignore[misc]
 
 
 def instrument(pipeline: beam.Pipeline, plan: Plan) -> None:
-    """Attach the counting branches to the source output and every sink input of ``pipeline``."""
-    finder = _Find({plan.source.id, *(s.id for s in plan.sinks)})
+    """Attach the counting branches to the source output and every sink input of ``pipeline``.
+
+    The dead-letter sink (``on_error``) counts as ``sink="dead_letter"``.
+    """
+    dead_letter = getattr(plan, "dead_letter", None)
+    sinks = [(s, s.name) for s in plan.sinks]
+    if dead_letter is not None:
+        sinks.append((dead_letter, "dead_letter"))
+    finder = _Find({plan.source.id, *(s.id for s, _ in sinks)})
     pipeline.visit(finder)
     source = finder.found.get(plan.source.id)
     if source is not None and None in source.outputs:
@@ -76,7 +83,7 @@ def instrument(pipeline: beam.Pipeline, plan: Plan) -> None:
         _ = source.outputs[None] | f"observe_{plan.source.id}" >> beam.ParDo(
             CountLedgers(plan.source.name, follows)
         )
-    for sink in plan.sinks:
+    for sink, name in sinks:
         node = finder.found.get(sink.id)
         if node is not None and node.inputs:
-            _ = node.inputs[0] | f"observe_{sink.id}" >> beam.ParDo(CountSinkRecords(sink.name))
+            _ = node.inputs[0] | f"observe_{sink.id}" >> beam.ParDo(CountSinkRecords(name))

@@ -26,27 +26,30 @@ def compare(path: Path, actual: str, update: bool) -> None:
     assert actual == path.read_text(), f"{path.name} differs; run pytest --update-goldens"
 
 
+def plan_of(name: str):  # type: ignore[no-untyped-def]
+    return planned(Input.from_file(str(GRAPH / f"{name}.flow")), ())
+
+
 def branched():  # type: ignore[no-untyped-def]
-    return planned(Input.from_file(str(GRAPH / "branched.flow")), ())
+    return plan_of("branched")
 
 
+@pytest.mark.parametrize("name", ["branched", "branched_on_error"])
 @pytest.mark.parametrize("fmt", FORMATS)
-def test_branched_goldens(fmt: Format, update_goldens: bool) -> None:
-    compare(GRAPH / f"branched.{SUFFIX[fmt]}", render(branched(), fmt), update_goldens)
+def test_graph_goldens(name: str, fmt: Format, update_goldens: bool) -> None:
+    compare(GRAPH / f"{name}.{SUFFIX[fmt]}", render(plan_of(name), fmt), update_goldens)
 
 
-@pytest.mark.parametrize("fmt", FORMATS)
-def test_dead_letter_edge_goldens(fmt: Format, update_goldens: bool) -> None:
-    """An ``on_error`` output is one more node and an ``error`` edge; every format draws it."""
-    plan = branched()
+def test_on_error_adds_one_dead_letter_node_and_an_error_edge_per_processor() -> None:
+    plan = plan_of("branched_on_error")
     graph = from_plan(plan)
-    dlq = plan.sinks[0].model_copy(
-        update={"id": "06_dead_letters", "params": {"path": "dlq.jsonl"}}
-    )
-    graph.add_error_output(plan.stages[0].id, dlq)
-    from flowctl_dsl.graph import RENDERERS
-
-    compare(GRAPH / f"branched_dead_letter.{SUFFIX[fmt]}", RENDERERS[fmt](graph), update_goldens)
+    dead = [n for n in graph.nodes if n.kind == "dead_letter"]
+    assert [n.id for n in dead] == [plan.dead_letter.id]
+    errors = [e for e in graph.edges if e.kind == "error"]
+    assert [(e.src, e.dst) for e in errors] == [("01_payments", plan.dead_letter.id)]
+    graph.add_error_output("02_filter", plan.dead_letter)
+    assert len([n for n in graph.nodes if n.kind == "dead_letter"]) == 1
+    assert len([e for e in graph.edges if e.kind == "error"]) == 2
 
 
 def test_graph_model_fans_out_to_every_sink() -> None:
