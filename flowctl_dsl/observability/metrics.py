@@ -387,7 +387,7 @@ class Recorder:
         if store is not None:
             store.inc(metric, amount, **labs)
 
-    def set(self, metric: str, value: int, **labels: str) -> None:
+    def set(self, metric: str, value: float, **labels: str) -> None:
         """A gauge; ``beam="max"`` gauges keep the highest value recorded."""
         labs = {**self.labels, **labels}
         name = beam_name(metric, labs)
