@@ -12,11 +12,15 @@ from flowctl_dsl.plan import Plan, Step
 from flowctl_dsl.transforms import relational
 from flowctl_dsl.transforms.context import BuildContext
 from flowctl_dsl.transforms.processors import base as processors
+from flowctl_dsl.transforms.reliability import dead_letter, sources
+from flowctl_dsl.transforms.reliability.checkpoint import CommitCheckpoint
+from flowctl_dsl.transforms.reliability.retry import RetryPolicy
+from flowctl_dsl.transforms.reliability.segments import RunWindow
 
 Builder = Callable[[Step, Plan], beam.PTransform]
 
 
-def context(step: Step, plan: Plan) -> BuildContext:
+def context(step: Step, plan: Plan, options: dict[str, object] | None = None) -> BuildContext:
     schema = step.arrow_schema if step.kind != "sink" else step.input_schema
     return BuildContext(
         pipeline=plan.pipeline,
@@ -24,17 +28,22 @@ def context(step: Step, plan: Plan) -> BuildContext:
         record_type=step.record_type,
         schema=schema,
         key_fields=tuple(step.key_fields),
+        options=dict(options or {}),
     )
 
 
-def build_component(step: Step, plan: Plan) -> beam.PTransform:
+def build_component(
+    step: Step, plan: Plan, options: dict[str, object] | None = None
+) -> beam.PTransform:
     assert step.spec is not None and step.typed_params is not None
-    return step.spec.load()(step.typed_params, context(step, plan))
+    return step.spec.load()(step.typed_params, context(step, plan, options))
 
 
 def build_processor(step: Step, plan: Plan) -> beam.PTransform:
     assert step.spec is not None and step.typed_params is not None
-    return processors.build(step.spec, step.typed_params)
+    # reliability: with a dead-letter sink, failures leave on the tagged output `dead_letter`
+    dead_letters = plan.dead_letter is not None
+    return processors.build(step.spec, step.typed_params, plan.pipeline, dead_letters)
 
 
 def build_filter(step: Step, plan: Plan) -> beam.PTransform:
@@ -72,12 +81,49 @@ def label(step: Step) -> str:
     return f"{step.id}"
 
 
-def build_pipeline(plan: Plan, options: PipelineOptions, runner: Any = None) -> beam.Pipeline:
-    """A Beam pipeline for ``plan``; sinks fan out from the last stage."""
+def build_pipeline(
+    plan: Plan, options: PipelineOptions, runner: Any = None, run: RunWindow | None = None
+) -> beam.Pipeline:
+    """A Beam pipeline for ``plan``; sinks fan out from the last stage.
+
+    Processor failures go to the dead-letter sink when the plan has one (else the run fails
+    fast, FC406). ``run`` (from the runner) narrows the source to a segment of ledgers and adds
+    the checkpoint stage after the sinks.
+    """
     pipeline = beam.Pipeline(runner=runner, options=options)
-    pcoll = pipeline | label(plan.source) >> BUILDERS["source"](plan.source, plan)
+    # -- reliability: the source narrowed to the run window, with the plan's retry policy
+    window = None
+    if run is not None and run.lo is not None and run.hi is not None:
+        window = (run.lo, run.hi)
+    source = BUILDERS["source"](plan.source, plan)
+    source = sources.configure(source, window, RetryPolicy.of(plan.retry))  # type: ignore[arg-type]
+    ledgers = pcoll = pipeline | label(plan.source) >> source
+    if window is not None:
+        lo, hi = window
+        ledgers = pcoll = pcoll | "run_window" >> beam.Filter(sources.in_window, lo, hi)
+    dead_letters: list[beam.PCollection] = []
+    # -- end reliability
     for step in plan.stages:
         pcoll = pcoll | label(step) >> BUILDERS[step.kind](step, plan)
-    for step in plan.sinks:
-        _ = pcoll | label(step) >> BUILDERS["sink"](step, plan)
+        if step.kind == "processor" and plan.dead_letter is not None:  # reliability
+            dead_letters.append(pcoll[dead_letter.TAG])
+            pcoll = pcoll.records
+    sink_options = run.sink_options() if run is not None else {}
+    committed = [
+        pcoll | label(step) >> build_component(step, plan, sink_options) for step in plan.sinks
+    ]
+    # -- reliability: dead letters to their sink; the cursor advances after every sink committed
+    failed = None
+    if plan.dead_letter is not None:
+        failed = (
+            dead_letters | "dead_letters" >> beam.Flatten()
+            if dead_letters
+            else pipeline | "no_dead_letters" >> beam.Create([])
+        )
+        step = plan.dead_letter
+        committed.append(failed | label(step) >> build_component(step, plan, sink_options))
+    if run is not None and run.checkpointing and ledgers.is_bounded:
+        outputs = [c for c in committed if isinstance(c, beam.PCollection)]
+        _ = ledgers | "checkpoint" >> CommitCheckpoint(run, outputs, failed)
+    # -- end reliability
     return pipeline

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,6 +16,7 @@ if TYPE_CHECKING:
 
     from flowctl_dsl.observability.metrics import MetricStore
     from flowctl_dsl.observability.session import ObserveSettings
+    from flowctl_dsl.transforms.reliability.store import Checkpoint
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,7 @@ class RunSettings:
     temp_dir: str | None = None
     beam_args: list[str] = field(default_factory=list)
     observe: ObserveSettings | None = None  # metrics exporters, tracing, progress, profile
+    from_scratch: bool = False  # reliability: ignore the checkpoint, start at the first ledger
 
 
 @dataclass
@@ -44,6 +47,11 @@ class RunReport:
     observed: MetricStore | None = None  # the flowctl_* metrics of the run
     run_id: str = ""
     wall_seconds: float = 0.0
+    # -- reliability
+    checkpoint: Checkpoint | None = None  # the cursor after the run
+    resumed_from: int | None = None  # the first ledger, when earlier ones were committed before
+    stopped: bool = False  # a signal stopped the run before its range was done
+    segments: int = 0
 
 
 class Runner:
@@ -95,23 +103,54 @@ class Runner:
         return PipelineOptions(settings.beam_args, **self.beam_options(plan, settings))
 
     def run(self, plan: Plan, settings: RunSettings) -> RunReport:
+        """Run ``plan``: from its checkpoint, one Beam run per segment (see reliability)."""
+        from flowctl_dsl.transforms.reliability.errors import ReliabilityError
+        from flowctl_dsl.transforms.reliability.segments import prepare
+
+        try:
+            return self._run_segments(plan, settings, prepare(plan, settings.from_scratch))
+        except ReliabilityError as err:  # a changed pipeline, the store, the error ratio…
+            raise err.to_flowctl() from err
+
+    def _run_segments(self, plan: Plan, settings: RunSettings, resumption: Any) -> RunReport:
         from flowctl_dsl.compile import build_pipeline
         from flowctl_dsl.observability.session import observe
+        from flowctl_dsl.transforms.reliability import shutdown
 
+        results: list[Any] = []
+        checkpoint = None
         with observe(plan, settings.observe, self.name) as session:  # observability hooks
-            pipeline = build_pipeline(
-                plan, self.pipeline_options(plan, settings), self.beam_runner()
-            )
-            session.instrument(pipeline)
-            result = pipeline.run()
-            result.wait_until_finish()
+            options = self.pipeline_options(plan, settings)
+            for window in resumption.windows:
+                if shutdown.requested():
+                    break
+                if checkpoint is not None:
+                    window = dataclasses.replace(
+                        window,
+                        prior_ledgers=checkpoint.ledgers,
+                        prior_dead_letters=checkpoint.dead_letters,
+                    )
+                pipeline = build_pipeline(plan, options, self.beam_runner(), window)
+                session.instrument(pipeline)
+                results.append(run_pipeline(pipeline))
+                if window.checkpointing and resumption.store is not None:
+                    checkpoint = resumption.store.load(plan.pipeline) or checkpoint
+            result = Results(results)
             observed = session.finish(result)
+        unbounded = not bounded(plan)
+        stopped = shutdown.requested() and not unbounded
+        if checkpoint is not None and checkpoint.complete:
+            stopped = False
         return RunReport(
-            state=str(result.state),
+            state=result.state,
             metrics=counters(result),
             observed=observed,
             run_id=session.run_id,
             wall_seconds=session.wall,
+            checkpoint=checkpoint,
+            resumed_from=resumption.resumed_from,
+            stopped=stopped,
+            segments=len(results),
         )
 
     def compile(self, plan: Plan, out: Path, settings: RunSettings) -> dict[str, Path]:
@@ -131,6 +170,69 @@ class Runner:
         options = {"runner": self.name, **self.beam_options(plan, settings)}
         files["options.json"].write_text(json.dumps(options, indent=2, default=str) + "\n")
         return files
+
+
+def run_pipeline(pipeline: Any) -> Any:
+    """Run one Beam pipeline to the end; reliability failures become coded errors (FC406…)."""
+    from flowctl_dsl.transforms.reliability.errors import as_flowctl_error
+
+    try:
+        result = pipeline.run()
+        result.wait_until_finish()
+    except FlowctlError:
+        raise
+    except Exception as err:  # noqa: BLE001 - mapped when it is one of ours
+        mapped = as_flowctl_error(err)
+        if mapped is None:
+            raise
+        raise mapped from err
+    return result
+
+
+class Results:
+    """The Beam results of a run's segments, read as one (state, metrics)."""
+
+    def __init__(self, results: list[Any]) -> None:
+        self.results = results
+
+    @property
+    def state(self) -> str:
+        return str(self.results[-1].state) if self.results else "CANCELLED"
+
+    def metrics(self) -> Results:
+        return self
+
+    def query(self) -> dict[str, list[Any]]:
+        merged: dict[str, dict[Any, Any]] = {"counters": {}, "distributions": {}, "gauges": {}}
+        for result in self.results:
+            try:
+                query = result.metrics().query()
+            except Exception:  # noqa: BLE001 - some runners do not support metrics queries
+                continue
+            for kind, found in merged.items():
+                for r in query.get(kind, []):
+                    found[r.key] = _merge(kind, found.get(r.key), r)
+        return {kind: list(found.values()) for kind, found in merged.items()}
+
+
+def _merge(kind: str, old: Any, new: Any) -> Any:
+    """Two segments' values of one metric: counters add, distributions combine, gauges: last."""
+    if old is None or kind == "gauges":
+        return new
+    from apache_beam.metrics.execution import MetricResult
+
+    def add(a: Any, b: Any) -> Any:
+        if a is None or b is None:
+            return b if a is None else a
+        if kind == "counters":
+            return a + b
+        from apache_beam.metrics.cells import DistributionResult
+
+        return DistributionResult(a.data.combine(b.data))
+
+    return MetricResult(
+        new.key, add(old.committed, new.committed), add(old.attempted, new.attempted)
+    )
 
 
 def bounded(plan: Plan) -> bool:

@@ -35,7 +35,7 @@ from flowctl_dsl.transforms.reliability import shutdown
 from flowctl_dsl.transforms.reliability.errors import ErrorRatioExceeded
 from flowctl_dsl.transforms.reliability.segments import RunWindow
 
-_LOG = logging.getLogger("flowctl_dsl.run")
+_LOG = logging.getLogger(__name__)
 _SAVED = Metrics.counter("flowctl.reliability", "checkpoints_saved")
 
 
@@ -156,7 +156,8 @@ class Advance(beam.DoFn):  # type: ignore[misc]
             # The source read all its ledgers: any hole is a gap it was told to skip.
             end = self.window.hi if self.window.hi is not None else cursor.high
             cursor.through = max(cursor.through, end)
-        yield from self._save(cursor)
+        if cursor.through != cursor.saved:
+            yield from self._save(cursor)
         state.write(cursor)
 
     def _save(self, cursor: Cursor) -> Iterator[Any]:
@@ -171,7 +172,7 @@ class Advance(beam.DoFn):  # type: ignore[misc]
         self.rec.set("flowctl_checkpoint_timestamp_seconds", int(time.time()))
         for sink in w.sinks:
             self.rec.set("flowctl_last_committed_ledger", cursor.through, sink=sink)
-        _LOG.info("checkpoint: `%s` committed through ledger %d", w.pipeline, cursor.through)
+        _LOG.debug("checkpoint: `%s` committed through ledger %d", w.pipeline, cursor.through)
         yield checkpoint.model_dump(mode="json")
 
 

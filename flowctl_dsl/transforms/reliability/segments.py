@@ -26,7 +26,7 @@ from flowctl_dsl.transforms.reliability.store import (
     open_store,
 )
 
-_LOG = logging.getLogger("flowctl_dsl.run")
+_LOG = logging.getLogger(__name__)
 
 #: Sinks that replay per ledger whatever the segment: upserts (append mode: at-least-once).
 TABLE_SINKS = ("postgres", "duckdb", "bigquery")

@@ -21,7 +21,7 @@ from typing import Any
 
 from flowctl_dsl.transforms.sources.follow import STOP
 
-_LOG = logging.getLogger("flowctl_dsl.run")
+_LOG = logging.getLogger(__name__)
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 

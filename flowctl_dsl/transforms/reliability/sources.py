@@ -8,6 +8,7 @@ between consecutive segments of one process instead of replaying it from genesis
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -43,8 +44,16 @@ def configure(transform: Any, window: tuple[int, int] | None, policy: RetryPolic
     if isinstance(transform, ReadDatastore):
         transform.window = window
         transform.retry = policy
-    elif isinstance(transform, ReadRpc) and window is not None:
-        transform.bounds = clip(transform.bounds, window) or (window[0], window[0] - 1)
+    elif isinstance(transform, ReadRpc):
+        if window is not None:
+            transform.bounds = clip(transform.bounds, window) or (window[0], window[0] - 1)
+        if policy != RetryPolicy():  # a `retry:` setting bounds the client's own retries
+            transform.client = dataclasses.replace(
+                transform.client,
+                retries=policy.max_attempts - 1,
+                backoff=policy.backoff_seconds,
+                max_backoff=policy.max_backoff_seconds,
+            )
     elif isinstance(transform, GenerateLocalnet) and window is not None:
         narrowed = clip(transform.ledgers, window)
         if narrowed is not None:

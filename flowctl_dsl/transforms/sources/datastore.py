@@ -17,23 +17,81 @@ from apache_beam.metrics import Metrics
 from flowctl_dsl.observability import tracing
 from flowctl_dsl.stellar.lake import Chunk, Lake, LakeError, LakeLayout, MissingLedgerError
 from flowctl_dsl.stellar.raw import RawLedger
+from flowctl_dsl.transforms.reliability import retry, shutdown
+from flowctl_dsl.transforms.reliability.dead_letter import UnreadableLedger
+from flowctl_dsl.transforms.reliability.retry import RetryPolicy
 
 _LEDGERS_READ = Metrics.counter("flowctl.datastore", "ledgers_read")
 _OBJECTS_SKIPPED = Metrics.counter("flowctl.datastore", "chunks_with_gaps")
 
 
 def read_chunk(
-    bounds: tuple[int, int], layout: LakeLayout, skip_gaps: bool = False
-) -> Iterator[RawLedger]:
-    """Every ledger of the chunk ``bounds`` (inclusive) from the lake described by ``layout``."""
+    bounds: tuple[int, int],
+    layout: LakeLayout,
+    skip_gaps: bool = False,
+    retry: RetryPolicy | None = None,
+) -> Iterator[RawLedger | UnreadableLedger]:
+    """Every ledger of the chunk ``bounds`` (inclusive) from the lake described by ``layout``.
+
+    Object reads are retried on transient errors (``retry``); an object that cannot be decoded
+    yields an :class:`UnreadableLedger` per ledger it holds (dead letters downstream). Reading
+    stops at the next object once a shutdown is requested.
+    """
     count = 0
     with tracing.span("flowctl.chunk", ledger_start=bounds[0], ledger_end=bounds[1]):
-        for ledger in layout.read_chunk(Chunk(*bounds), skip_gaps):
+        for ledger in _read_objects(Chunk(*bounds), layout, skip_gaps, retry or RetryPolicy()):
             count += 1
             yield ledger
     _LEDGERS_READ.inc(count)
     if count < bounds[1] - bounds[0] + 1:
         _OBJECTS_SKIPPED.inc()
+
+
+# -- reliability: retried object reads, unreadable objects as dead letters, stop on a signal
+def _read_objects(
+    chunk: Chunk, layout: LakeLayout, skip_gaps: bool, policy: RetryPolicy
+) -> Iterator[RawLedger | UnreadableLedger]:
+    from flowctl_dsl.stellar.formats import read_batch
+    from flowctl_dsl.stellar.lake import LocalStore, object_starts
+
+    if layout.network_passphrase is None:
+        raise LakeError(f"no network passphrase for lake {layout.root} (none in its manifest)")
+    passphrase = layout.network_passphrase
+    store = layout.store or LocalStore(layout.root)
+    per_file = layout.schema.ledgers_per_file
+    for object_start in object_starts(layout.schema, chunk.start, chunk.end):
+        if shutdown.requested():
+            return
+
+        def fetch(first: int = object_start) -> tuple[str, bytes]:
+            keys = layout.candidates(first)
+            for key in keys:
+                data = store.get(key)
+                if data is not None:
+                    return key, data
+            raise MissingLedgerError(max(first, chunk.start), layout.root, keys[0])
+
+        try:
+            key, data = retry.call(fetch, policy, "datastore")
+        except MissingLedgerError:
+            if skip_gaps:
+                continue
+            raise
+        try:
+            items = read_batch(data)
+        except Exception as err:  # noqa: BLE001 - any decoding failure makes the object poison
+            why = f"object {key} cannot be decoded: {type(err).__name__}: {err}"
+            last = min(chunk.end, object_start + per_file - 1)
+            for sequence in range(max(object_start, chunk.start), last + 1):
+                raw = data if per_file == 1 else b""
+                yield UnreadableLedger(sequence, raw, passphrase, why, stage="datastore")
+            continue
+        for item in items:
+            if chunk.start <= item.sequence <= chunk.end:
+                yield RawLedger(item.sequence, item.xdr, passphrase)
+
+
+# -- end reliability
 
 
 class ReadDatastore(beam.PTransform):
@@ -66,6 +124,9 @@ class ReadDatastore(beam.PTransform):
         self.objects_per_chunk = objects_per_chunk
         self.remote = {"region": region, "endpoint_url": endpoint_url, "anonymous": anonymous}
         self.lake = lake
+        # -- reliability: the run window (resume, segments) and the retry policy of reads
+        self.window: tuple[int, int] | None = None
+        self.retry = RetryPolicy()
 
     def plan(self) -> tuple[LakeLayout, list[Chunk]]:
         """List the lake and split the requested range into chunks."""
@@ -81,6 +142,10 @@ class ReadDatastore(beam.PTransform):
         if resolved is None:
             return lake.layout, []
         start, end = resolved
+        if self.window is not None:  # reliability: only this segment's ledgers
+            start, end = max(start, self.window[0]), min(end, self.window[1])
+            if start > end:
+                return lake.layout, []
         if not self.skip_gaps:
             gaps = lake.gaps(start, end)
             if gaps:
@@ -93,5 +158,6 @@ class ReadDatastore(beam.PTransform):
             pbegin
             | "Chunks" >> beam.Create([(c.start, c.end) for c in chunks])
             | "Spread" >> beam.Reshuffle()
-            | "Read" >> beam.FlatMap(read_chunk, layout=layout, skip_gaps=self.skip_gaps)
+            | "Read"
+            >> beam.FlatMap(read_chunk, layout=layout, skip_gaps=self.skip_gaps, retry=self.retry)
         )

@@ -16,11 +16,12 @@ __all__ = ["build_datastore", "build_localnet", "build_network_source"]
 
 
 def build_localnet(params: LocalnetParams, ctx: BuildContext) -> beam.PTransform:
-    from flowctl_dsl.transforms.sources.localnet import GenerateLocalnet
+    # reliability: a GenerateLocalnet that continues across a run's segments and stops on a signal
+    from flowctl_dsl.transforms.reliability.sources import ResumableLocalnet
 
     end = params.ledgers.end
     if end is None:
         raise ValueError("localnet needs a closed range, e.g. ledgers=2..101")
-    return GenerateLocalnet(
+    return ResumableLocalnet(
         (params.ledgers.start, end), seed=params.seed, txs_per_ledger=params.txs_per_ledger
     )
