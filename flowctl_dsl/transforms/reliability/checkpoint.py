@@ -152,20 +152,21 @@ class Advance(beam.DoFn):  # type: ignore[misc]
         if cursor.through is None:  # the range was unknown: it starts at the lowest ledger read
             cursor.through = cursor.low - 1
             cursor.advance()
-        if not shutdown.requested():
+        finished = not shutdown.requested()
+        if finished:
             # The source read all its ledgers: any hole is a gap it was told to skip.
             end = self.window.hi if self.window.hi is not None else cursor.high
             cursor.through = max(cursor.through, end)
-        if cursor.through != cursor.saved:
-            yield from self._save(cursor)
+        if cursor.through != cursor.saved or (finished and w.last_ledger is None):
+            yield from self._save(cursor, finished)
         state.write(cursor)
 
-    def _save(self, cursor: Cursor) -> Iterator[Any]:
+    def _save(self, cursor: Cursor, finished: bool = False) -> Iterator[Any]:
         w = self.window
         first = w.first_ledger if w.first_ledger is not None else cursor.low
         if cursor.through is None or first is None or cursor.through < first:
             return
-        checkpoint = w.checkpoint(cursor.through, first, cursor.seen, cursor.dead)
+        checkpoint = w.checkpoint(cursor.through, first, cursor.seen, cursor.dead, finished)
         w.store.save(checkpoint)
         cursor.saved = cursor.through
         _SAVED.inc()

@@ -67,10 +67,15 @@ class RunWindow:
         """Options the sinks' builders read (``BuildContext.options``)."""
         return {"keep_ledgers_before": self.lo} if self.resumed else {}
 
-    def checkpoint(self, through: int, first: int, ledgers: int, dead: int) -> Checkpoint:
+    def checkpoint(
+        self, through: int, first: int, ledgers: int, dead: int, finished: bool = False
+    ) -> Checkpoint:
+        """The checkpoint through ``through``; ``finished``: the source read all it had to
+        (what completes a run whose range was not known in advance)."""
         from flowctl_dsl.transforms.reliability.store import now
 
         last = self.last_ledger
+        done = through >= last if last is not None else finished and self.is_last
         return Checkpoint(
             pipeline=self.pipeline,
             ir_sha256=self.ir_sha256,
@@ -78,7 +83,7 @@ class RunWindow:
             first_ledger=first,
             last_ledger=last,
             committed_through=through,
-            complete=last is not None and through >= last,
+            complete=done,
             ledgers=self.prior_ledgers + ledgers,
             dead_letters=self.prior_dead_letters + dead,
             updated_at=now(),

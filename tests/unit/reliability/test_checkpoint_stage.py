@@ -46,7 +46,7 @@ def write_marker(item: Any, root: str) -> str:
     return str(item.sequence)
 
 
-def window(store: SpyStore, lo: int, hi: int, **kw: Any) -> RunWindow:
+def window(store: SpyStore, lo: int | None, hi: int | None, **kw: Any) -> RunWindow:
     base: dict[str, Any] = dict(
         pipeline="demo",
         ir_sha256="ab" * 32,
@@ -128,3 +128,11 @@ def test_check_ratio_waits_for_enough_ledgers() -> None:
     with pytest.raises(ErrorRatioExceeded):
         check_ratio(0.01, 100, 2, final=False)
     check_ratio(None, 10, 10, final=True)
+
+
+def test_a_run_over_an_unknown_range_completes(tmp_path: Path) -> None:
+    store = SpyStore(tmp_path, [])
+    w = window(store, None, None, first_ledger=None, last_ledger=None)
+    run(w, [5, 6, 7, 9], tmp_path)
+    [final] = store.saved()
+    assert (final["first_ledger"], final["committed_through"], final["complete"]) == (5, 9, True)
