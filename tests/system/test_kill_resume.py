@@ -6,6 +6,7 @@ same pipeline (other outputs) is killed several times — each kill lands a rand
 cursor passed a random ledger — and resumed until it completes. The final Parquet rows and table
 rows must equal the uninterrupted run's exactly (same keys, no duplicates, same content hash), the
 final checkpoint must count every ledger once, and each resume must start after the cursor.
+SIGTERM runs must stop with exit 143 and one line; a stop inside a segment commits the prefix read.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import hashlib
 import json
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -245,3 +247,43 @@ def test_sigterm_stops_cleanly_then_resume(
     resume_to_end(tmp_path, pg.dsn, stops[-1])
     assert_same_output(tmp_path, pg.dsn, "kill_sigterm", expected)
     drop(pg.dsn, "kill_sigterm")
+
+
+def test_sigterm_inside_a_segment_commits_the_ledgers_read(
+    pg: PgServer,  # noqa: F811
+    expected: dict[str, Any],
+    tmp_path: Path,
+) -> None:
+    """One segment (every > range): the stop lands mid-segment, the cursor is what was read."""
+    drop(pg.dsn, "kill_mid")
+    path = flow(tmp_path, "kill_mid", every=1000)
+    env = {**os.environ, "KILL_PG_DSN": pg.dsn}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "flowctl_dsl.cli", "run", str(path), "--log-level", "info"]
+        + ["--log-format", "text", "--progress", "log", "--progress-interval", "0.3"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stderr is not None
+    deadline = time.monotonic() + RUN_TIMEOUT
+    read = 0
+    while read < 100 and time.monotonic() < deadline:  # wait until 100 ledgers were processed
+        line = proc.stderr.readline()
+        if not line:
+            break
+        found = re.search(r"progress: (\d+)/", line)
+        if found:
+            read = int(found.group(1))
+    assert read >= 100, "no progress reported"
+    proc.send_signal(signal.SIGTERM)
+    code, err = finish(proc, timeout=60)
+    assert code == 128 + signal.SIGTERM, err
+    at = cursor(tmp_path)
+    assert at is not None and 100 <= at < LAST  # a prefix of the range, not all of it
+    assert f"committed through ledger {at} of {FIRST}..{LAST}" in err
+    print(f"SIGTERM inside the segment: committed through {at}")
+    resume_to_end(tmp_path, pg.dsn, at)
+    assert_same_output(tmp_path, pg.dsn, "kill_mid", expected)
+    drop(pg.dsn, "kill_mid")
