@@ -43,3 +43,10 @@ def _beam_tmpdir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.M
     tmp.mkdir(exist_ok=True)
     monkeypatch.setenv("TMPDIR", str(tmp))
     monkeypatch.setattr(tempfile, "tempdir", str(tmp))
+
+
+@pytest.fixture(autouse=True)
+def _state_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Default checkpoints go to this test's temp dir, never to ``.flowctl/`` in the checkout."""
+    if "FLOWCTL_STATE_DIR" not in os.environ:
+        monkeypatch.setenv("FLOWCTL_STATE_DIR", str(tmp_path / "flowctl-state"))

@@ -28,8 +28,8 @@ def run(ctx: Context) -> None:
         dead_letter(ctx, settings["on_error"])
     if "checkpoint" in settings:
         ctx.checkpoint = checkpoint(ctx, settings["checkpoint"])
-    if "retry" in settings:
-        ctx.retry = retry(ctx, settings["retry"])
+    if "retry" in settings and (config := retry(ctx, settings["retry"])) is not None:
+        ctx.retry = config
 
 
 def _span(v: ir.Value) -> Span | None:
