@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import pytest
-
 from conftest_pg import PgServer, pg  # noqa: F401
 
 from flowctl_dsl.cli import main
