@@ -375,4 +375,17 @@ SPECS: tuple[Spec, ...] = (
         primary_field="entry_type",
         key_fields=("ledger_sequence", "change_index"),
     ),
+    Spec(
+        kind="processor",
+        name="account_changes",
+        aliases=("account-changes", "account_change", "account-change"),
+        summary="The account entries among the ledger entry changes (balances, sequence numbers, …).",
+        params=LedgerChangesParams,
+        impl=f"{_IMPL}.ledger_changes:account_records",
+        input_type=LEDGER_CLOSE_META,
+        output_type="account_change",
+        schema=LEDGER_CHANGES_SCHEMA,
+        primary_field="entry_type",
+        key_fields=("ledger_sequence", "change_index"),
+    ),
 )

@@ -306,3 +306,10 @@ def records(ledger: LedgerView, params: Any = None) -> Iterator[dict[str, Any]]:
                 continue
             yield _record(ledger, closed_at, None, "upgrade", None, n, change)
             n += 1
+
+
+def account_records(ledger: LedgerView, params: Any = None) -> Iterator[dict[str, Any]]:
+    """The account entry changes of ``ledger`` (``ledger_changes`` limited to accounts)."""
+    for record in records(ledger, params):
+        if record["entry_type"] == "account":
+            yield record
