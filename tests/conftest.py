@@ -46,7 +46,10 @@ def _beam_tmpdir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.M
 
 
 @pytest.fixture(autouse=True)
-def _state_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Default checkpoints go to this test's temp dir, never to ``.flowctl/`` in the checkout."""
+def _state_dir(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Default checkpoints go to a temp dir of their own, never to ``.flowctl/`` in the checkout
+    (and not into the test's ``tmp_path``, which tests use as an output folder)."""
     if "FLOWCTL_STATE_DIR" not in os.environ:
-        monkeypatch.setenv("FLOWCTL_STATE_DIR", str(tmp_path / "flowctl-state"))
+        monkeypatch.setenv("FLOWCTL_STATE_DIR", str(tmp_path_factory.mktemp("flowctl-state")))
