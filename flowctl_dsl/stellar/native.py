@@ -255,8 +255,11 @@ def load(native_impl: str) -> NativeExtract:
 
 
 def install() -> LedgerDecoder:
-    """Install :class:`NativeDecoder` process-wide when :func:`enabled`; returns the decoder
-    in use afterwards."""
-    if enabled() and not isinstance(get_decoder(), NativeDecoder):
+    """Install :class:`NativeDecoder` process-wide when :func:`enabled`, or put the stellar-sdk
+    reference back when it is not (``FLOWCTL_DECODER=python``); returns the decoder in use."""
+    current = get_decoder()
+    if enabled() and not isinstance(current, NativeDecoder):
         set_decoder(NativeDecoder())
+    elif not enabled() and isinstance(current, NativeDecoder):
+        set_decoder(StellarSdkDecoder())
     return get_decoder()
