@@ -36,6 +36,7 @@ def test_specs_are_complete() -> None:
         "contract_invocations",
         "trades",
         "ledger_changes",
+        "account_changes",
     }
     cat = catalog()
     for spec in SPECS:
