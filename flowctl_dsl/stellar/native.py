@@ -32,6 +32,7 @@ from flowctl_dsl.stellar.decode import (
     get_decoder,
     set_decoder,
 )
+from flowctl_dsl.transforms.columnar.rows import to_records  # noqa: F401 - re-exported
 
 DECODER_ENV = "FLOWCTL_DECODER"
 MODES = ("python", "native", "auto")
@@ -124,36 +125,6 @@ def to_batch(native_batch: Any, schema: pa.Schema) -> pa.RecordBatch:
     check_layout(native_batch.layout(), schema)
     batch: pa.RecordBatch = native_batch.import_pyarrow(schema)
     return batch
-
-
-def to_records(batch: pa.RecordBatch) -> list[dict[str, Any]]:
-    """The batch's rows as the reference processors build them (the edge back to records):
-    ``int`` for ``decimal128(p, 0)`` (not ``Decimal``), ``datetime`` in ``datetime.UTC`` for
-    UTC second timestamps (not ``ZoneInfo("UTC")``)."""
-    columns: list[list[Any]] = []
-    for field, column in zip(batch.schema, batch.columns, strict=True):
-        kind = field.type
-        if pa.types.is_decimal(kind) and kind.scale == 0:
-            try:
-                columns.append(column.cast(pa.int64()).to_pylist())
-            except pa.ArrowInvalid:  # beyond int64
-                columns.append([None if v is None else int(v) for v in column.to_pylist()])
-        elif pa.types.is_timestamp(kind) and kind.tz == "UTC" and kind.unit == "s":
-            seen: dict[int, datetime] = {}
-            columns.append(
-                [
-                    None if v is None else seen.get(v) or seen.setdefault(v, _utc(v))
-                    for v in column.cast(pa.int64()).to_pylist()
-                ]
-            )
-        else:
-            columns.append(column.to_pylist())
-    names = batch.schema.names
-    return [dict(zip(names, row, strict=True)) for row in zip(*columns, strict=True)]
-
-
-def _utc(seconds: int) -> datetime:
-    return datetime.fromtimestamp(seconds, UTC)
 
 
 # --- native processors (catalog ``native_impl``) -------------------------------------------------

@@ -1,4 +1,5 @@
-"""What a builder gets besides its parameters: the records' schema, key and pipeline name."""
+"""What a builder gets besides its parameters: the records' schema, key, pipeline name, and
+whether records arrive as Arrow batches."""
 
 from __future__ import annotations
 
@@ -15,3 +16,5 @@ class BuildContext:
     schema: pa.Schema | None = None
     key_fields: tuple[str, ...] = ()
     options: dict[str, object] = field(default_factory=dict)
+    #: Sinks: the elements are ``pyarrow.RecordBatch`` (columnar execution), not record dicts.
+    batches: bool = False
