@@ -57,6 +57,9 @@ class Spec:
     native_impl: str | None = None
     #: Sinks: whether it writes as records arrive, so it can take an unbounded (followed) source.
     streaming: bool = False
+    #: Sinks: whether it can take ``pyarrow.RecordBatch`` elements (columnar execution); other
+    #: sinks get records converted at their edge.
+    batches: bool = False
 
     def load(self) -> Any:
         """Import and return the implementation named by ``impl``."""
