@@ -1,7 +1,9 @@
 """The edges between batches and records: what a record-at-a-time stage or sink sees.
 
-``to_records(from_records(rs, schema)) == rs`` for every processor's records (tested on the
-fixture ledgers), so a pipeline gives the same output whichever way its records travel.
+``to_records(from_records(rs, schema)) == rs`` for every processor's records, with the same key
+order and the same Python types, so a pipeline gives the same output whichever way its records
+travel (``tests/unit/columnar/test_rows_roundtrip.py``: every catalog processor on the fixture and
+localnet ledgers, and synthetic records of every column type the schemas use).
 """
 
 from __future__ import annotations
@@ -16,7 +18,14 @@ Record = dict[str, Any]
 
 
 def from_records(records: Sequence[Record], schema: pa.Schema) -> pa.RecordBatch:
-    """Records (as the reference processors build them) as one batch with ``schema``."""
+    """Records (as the reference processors build them) as one batch with ``schema``.
+
+    Lossless only for records that match ``schema``, as the processors' do: exactly its columns
+    in its order (``from_pylist`` drops other keys), ``int`` for integer and ``decimal128(p, 0)``
+    columns, ``Decimal`` with exactly the column's scale, ``float`` for floating columns and
+    whole-second ``datetime`` in UTC for the ``timestamp("s", "UTC")`` columns (other values
+    are coerced: ``1`` becomes ``1.0``, ``Decimal("1.5")`` ``Decimal("1.5000000")``, sub-second
+    parts are cut and other time zones converted)."""
     return pa.RecordBatch.from_pylist(list(records), schema=schema)
 
 
