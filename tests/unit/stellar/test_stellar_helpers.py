@@ -48,6 +48,14 @@ def test_amount_round_trip(stroops: int) -> None:
     assert amounts.to_stroops(value) == stroops
 
 
+@given(st.integers(-(2**127), 2**127 - 1))
+def test_i128_amounts_are_exact(stroops: int) -> None:
+    """SEP-41 amounts are i128: beyond the default decimal context's 28 digits."""
+    value = amounts.to_decimal(stroops)
+    assert value.as_tuple().exponent == -7
+    assert amounts.to_stroops(value) == stroops
+
+
 def test_amount_values() -> None:
     assert amounts.to_decimal(1) == Decimal("0.0000001")
     assert str(amounts.to_decimal(100000000000)) == "10000.0000000"
