@@ -28,6 +28,7 @@ SPECS: tuple[Spec, ...] = (
         impl="flowctl_dsl.transforms.sinks.stdout:build",
         input_type=ANY_RECORD,
         streaming=True,
+        batches=True,
         guarantee="at-least-once (a re-run prints again)",
     ),
     Spec(
@@ -39,6 +40,7 @@ SPECS: tuple[Spec, ...] = (
         impl="flowctl_dsl.transforms.sinks.jsonl:build",
         input_type=ANY_RECORD,
         positional=("path",),
+        batches=True,
         guarantee="idempotent replay (the file is replaced whole)",
         examples=('save_to jsonl("out/payments.jsonl")',),
     ),

@@ -119,6 +119,7 @@ SPECS: tuple[Spec, ...] = (
         impl="flowctl_dsl.transforms.sinks.parquet:build",
         input_type=ANY_RECORD,
         positional=("path",),
+        batches=True,
         guarantee=(
             "idempotent replay: a file holds one ledger range; rewriting it replaces the rows of "
             "the ledgers written again (temp file + atomic rename)"
@@ -152,6 +153,7 @@ SPECS: tuple[Spec, ...] = (
         impl="flowctl_dsl.transforms.sinks.duckdb:build",
         input_type=ANY_RECORD,
         positional=("path",),
+        batches=True,
         guarantee=(
             "idempotent replay: upsert on the natural key (INSERT OR REPLACE), all rows in one "
             "transaction; mode=append is at-least-once"

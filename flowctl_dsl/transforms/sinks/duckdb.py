@@ -4,6 +4,9 @@ DuckDB allows one writing process per file, so all records go to a single writer
 GroupByKey). It creates the table from the records' pyarrow schema if missing (primary key on the
 natural key in upsert mode) and inserts Arrow batches with ``INSERT OR REPLACE``, all in one
 transaction: a failed run leaves the table as it was.
+
+With ``ctx.batches`` the elements are ``pyarrow.RecordBatch``: they are inserted as they are,
+concatenated to chunks of about ``CHUNK_ROWS`` rows and deduplicated with Arrow.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from typing import Any
 
 import apache_beam as beam
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from flowctl_dsl.catalog.warehouse_sinks import DuckdbParams
 from flowctl_dsl.transforms.context import BuildContext
@@ -33,6 +37,7 @@ from flowctl_dsl.transforms.sinks.targets import (
 
 CHUNK_ROWS = 50_000
 BATCH_VIEW = "flowctl_batch"
+ROW_COLUMN = "__flowctl_row"
 
 
 def quote(name: str) -> str:
@@ -68,6 +73,19 @@ class DuckTable:
             return records
         return list({tuple(r.get(k) for k in self.key): r for r in records}.values())
 
+    def dedupe_table(self, rows: pa.Table) -> pa.Table:
+        """:meth:`dedupe` with Arrow: each key's last row, placed where the key first occurs."""
+        if not self.upsert or not rows.num_rows:
+            return rows
+        index = pc.indices_nonzero(pa.repeat(True, rows.num_rows))  # 0, 1, 2, ...
+        keys = rows.select(list(self.key)).append_column(ROW_COLUMN, index)
+        found = keys.group_by(list(self.key), use_threads=False).aggregate(
+            [(ROW_COLUMN, "min"), (ROW_COLUMN, "max")]
+        )
+        if found.num_rows == rows.num_rows:
+            return rows
+        return rows.take(found.sort_by(f"{ROW_COLUMN}_min")[f"{ROW_COLUMN}_max"])
+
     def check_columns(self, con: Any) -> None:
         rows = con.execute(
             "SELECT column_name FROM information_schema.columns WHERE table_name = ? "
@@ -97,8 +115,24 @@ def open_database(path: str) -> Any:
     return with_retries(lambda: duckdb.connect(path), target, (duckdb.IOException,))
 
 
-def write_all(table: DuckTable, records: Iterable[Record]) -> int:
-    """Create/check the table, then insert every record in one transaction; returns the rows."""
+def table_chunks(batches: Iterable[pa.RecordBatch], schema: pa.Schema) -> Iterator[pa.Table]:
+    """The non-empty batches concatenated into tables of at least ``CHUNK_ROWS`` rows (the
+    last one smaller)."""
+    pending: list[pa.RecordBatch] = []
+    rows = 0
+    for batch in batches:
+        if batch.num_rows:
+            pending.append(batch if batch.schema.equals(schema) else batch.cast(schema))
+            rows += batch.num_rows
+        if rows >= CHUNK_ROWS:
+            yield pa.Table.from_batches(pending, schema=schema)
+            pending, rows = [], 0
+    if pending:
+        yield pa.Table.from_batches(pending, schema=schema)
+
+
+def write_tables(table: DuckTable, chunks: Iterable[pa.Table]) -> int:
+    """Create/check the table, then insert every chunk in one transaction; returns the rows."""
     con = open_database(table.path)
     count = 0
     try:
@@ -106,8 +140,7 @@ def write_all(table: DuckTable, records: Iterable[Record]) -> int:
         con.execute(table.create_sql())
         table.check_columns(con)
         insert = table.insert_sql()
-        for chunk in chunks(records, CHUNK_ROWS):
-            batch = pa.Table.from_pylist(table.dedupe(chunk), schema=table.schema)
+        for batch in chunks:
             con.register(BATCH_VIEW, batch)
             con.execute(insert)
             con.unregister(BATCH_VIEW)
@@ -122,12 +155,41 @@ def write_all(table: DuckTable, records: Iterable[Record]) -> int:
     return count
 
 
+def write_all(table: DuckTable, records: Iterable[Record]) -> int:
+    """Insert every record (in chunks of ``CHUNK_ROWS``) in one transaction; returns the rows."""
+    return write_tables(
+        table,
+        (
+            pa.Table.from_pylist(table.dedupe(chunk), schema=table.schema)
+            for chunk in chunks(records, CHUNK_ROWS)
+        ),
+    )
+
+
+def write_batches(table: DuckTable, batches: Iterable[pa.RecordBatch]) -> int:
+    """Insert every batch's rows in one transaction; returns the rows."""
+    return write_tables(table, (table.dedupe_table(t) for t in table_chunks(batches, table.schema)))
+
+
 class WriteDuckdb(beam.PTransform):
-    def __init__(self, table: DuckTable) -> None:
+    def __init__(self, table: DuckTable, batches: bool = False) -> None:
         super().__init__()
         self.table = table
+        self.batches = batches
 
     def expand(self, records: beam.PCollection) -> Any:
+        if self.batches:  # no rows, no writer: the table is not even created, as from records
+            return (
+                records
+                | "NonEmpty" >> beam.Filter(lambda b: b.num_rows > 0)
+                | "OneWriter"
+                >> beam.Map(lambda b: (0, b)).with_output_types(
+                    beam.typehints.Tuple[int, pa.RecordBatch]
+                )
+                | "Gather" >> beam.GroupByKey()
+                | "Upsert"
+                >> beam.Map(lambda item, table: write_batches(table, item[1]), self.table)
+            )
         return (
             records
             | "OneWriter" >> beam.Map(lambda r: (0, r))
@@ -148,4 +210,4 @@ def build(params: DuckdbParams, ctx: BuildContext) -> beam.PTransform:
         raise cannot_write(str(err)) from None
     key = key_for(params.mode, ctx)
     table = DuckTable(params.path, params.table, ctx.schema, key, params.mode == "upsert")
-    return WriteDuckdb(table)
+    return WriteDuckdb(table, ctx.batches)

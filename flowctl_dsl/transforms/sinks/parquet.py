@@ -7,15 +7,19 @@ file is written by one worker: to a hidden temp name beside it, then renamed ove
 Replays are idempotent: rewriting a file keeps its rows of ledgers this run did not produce and
 replaces the rest (a ledger's records never change). Without a ledger column a file is replaced
 whole. Files are written with the declared schema and sorted by the records' key.
+
+With ``ctx.batches`` the elements are ``pyarrow.RecordBatch``: each is split by file with
+``pyarrow.compute`` (no per-row Python), the parts are grouped by file and concatenated, and the
+file is written exactly as from records (same rows, order, schema and bytes).
 """
 
 from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +37,15 @@ from flowctl_dsl.transforms.sinks.targets import cannot_write
 
 LEDGER_COLUMNS = ("ledger_sequence", "sequence")
 DAY_COLUMNS = ("closed_at", "ledger_closed_at")
+EPOCH = date(1970, 1, 1)
+UNITS_PER_DAY = {"s": 86_400, "ms": 86_400_000, "us": 86_400_000_000, "ns": 86_400_000_000_000}
+
+
+def floor_div(values: pa.Array, divisor: int) -> pa.Array:
+    """``values // divisor`` as Python floors it (Arrow's integer division truncates)."""
+    quotient = pc.divide(values, divisor)
+    inexact = pc.and_(pc.less(values, 0), pc.not_equal(pc.multiply(quotient, divisor), values))
+    return pc.subtract(quotient, pc.cast(inexact, pa.int64()))
 
 
 @dataclass(frozen=True)
@@ -68,23 +81,60 @@ class Layout:
         start = sequence // self.ledgers_per_file * self.ledgers_per_file
         return start, start + self.ledgers_per_file - 1
 
-    def file_of(self, record: Record) -> str:
-        """The file's path relative to the output folder, e.g. ``day=2024-02-06/ledgers-0-999.parquet``."""
+    def name(self, ledger: int | None, day: date | None) -> str:
+        """The file of ``ledger``'s bucket (with a ledger column) and ``day`` (partition_by=day)."""
         name = "records.parquet"
         folder = ""
-        if self.ledger_column is not None:
-            start, end = self.bucket(int(record[self.ledger_column]))
+        if ledger is not None:
+            start, end = self.bucket(ledger)
             name = f"ledgers-{start}-{end}.parquet"
             if self.partition_by == "ledger_range":
                 folder = f"ledger_range={start}-{end}/"
+        if self.partition_by == "day":
+            assert day is not None
+            folder = f"day={day.isoformat()}/"
+        return folder + name
+
+    def file_of(self, record: Record) -> str:
+        """The file's path relative to the output folder, e.g. ``day=2024-02-06/ledgers-0-999.parquet``."""
+        ledger = None
+        if self.ledger_column is not None:
+            ledger = int(record[self.ledger_column])
+        day = None
         if self.partition_by == "day":
             assert self.day_column is not None
             value = record[self.day_column]
             if not isinstance(value, datetime):
                 raise ValueError(f"{self.day_column} is {value!r}, not a timestamp")
-            stamp = value.astimezone(UTC) if value.tzinfo else value
-            folder = f"day={stamp.date().isoformat()}/"
-        return folder + name
+            day = (value.astimezone(UTC) if value.tzinfo else value).date()
+        return self.name(ledger, day)
+
+    def split(self, batch: pa.RecordBatch) -> Iterator[tuple[str, pa.RecordBatch]]:
+        """The batch's rows by file: ``(file_of(row), rows)``, computed column-wise."""
+        if not batch.num_rows:
+            return
+        parts: dict[str, pa.Array] = {}
+        if self.ledger_column is not None:
+            ledgers = batch.column(self.ledger_column)
+            if ledgers.null_count:
+                raise ValueError(f"{self.ledger_column} is None in some rows")
+            n = self.ledgers_per_file
+            parts["start"] = pc.multiply(floor_div(ledgers.cast(pa.int64()), n), n)
+        if self.partition_by == "day":
+            assert self.day_column is not None
+            stamps = batch.column(self.day_column)
+            if stamps.null_count:
+                raise ValueError(f"{self.day_column} is None, not a timestamp, in some rows")
+            parts["day"] = floor_div(stamps.cast(pa.int64()), UNITS_PER_DAY[stamps.type.unit])
+        files = pa.table(parts).group_by(list(parts)).aggregate([]).to_pylist() if parts else [{}]
+        for part in files:
+            start, days = part.get("start"), part.get("day")
+            name = self.name(start, None if days is None else EPOCH + timedelta(days=days))
+            if len(files) == 1:
+                yield name, batch
+                continue
+            mask = [pc.equal(parts[k], v) for k, v in part.items()]
+            yield name, batch.filter(mask[0] if len(mask) == 1 else pc.and_(*mask))
 
 
 @dataclass(frozen=True)
@@ -112,21 +162,26 @@ class FileWriter:
                 f"{path}: the existing file does not have this pipeline's schema ({err}); "
                 "delete it or write to another path"
             ) from err
-        written = pa.array(
-            sorted(set(new[self.ledger_column].to_pylist())),
-            new.schema.field(self.ledger_column).type,
-        )
+        written = pc.unique(new[self.ledger_column])
         keep = old.filter(pc.invert(pc.is_in(old[self.ledger_column], value_set=written)))
         return pa.concat_tables([keep, new]) if keep.num_rows else new
 
-    def __call__(self, item: tuple[str, Iterable[Record]]) -> tuple[str, int]:
-        relative, records = item
+    def write(self, relative: str, new: pa.Table) -> tuple[str, int]:
         path = local_path(self.root) / relative
-        table = self.sort(
-            self.merged(path, pa.Table.from_pylist(list(records), schema=self.schema))
-        )
+        table = self.sort(self.merged(path, new))
         write_atomically(path, table, self.compression, self.row_group_size)
         return str(path), table.num_rows
+
+    def __call__(self, item: tuple[str, Iterable[Record]]) -> tuple[str, int]:
+        relative, records = item
+        return self.write(relative, pa.Table.from_pylist(list(records), schema=self.schema))
+
+    def write_batches(self, item: tuple[str, Iterable[pa.RecordBatch]]) -> tuple[str, int]:
+        """One file from its batches (one chunk, as from records, so the bytes are the same)."""
+        relative, batches = item
+        declared = [b if b.schema.equals(self.schema) else b.cast(self.schema) for b in batches]
+        table = pa.Table.from_batches(declared, schema=self.schema).combine_chunks()
+        return self.write(relative, table)
 
 
 def write_atomically(path: Path, table: pa.Table, compression: str, row_group_size: int) -> None:
@@ -150,14 +205,24 @@ def write_atomically(path: Path, table: pa.Table, compression: str, row_group_si
 
 
 class WriteParquet(beam.PTransform):
-    """Key records by output file, group them, write each file once."""
+    """Key records (or batches split by file) by output file, group them, write each file once."""
 
-    def __init__(self, layout: Layout, writer: FileWriter) -> None:
+    def __init__(self, layout: Layout, writer: FileWriter, batches: bool = False) -> None:
         super().__init__()
         self.layout = layout
         self.writer = writer
+        self.batches = batches
 
     def expand(self, records: beam.PCollection) -> Any:
+        if self.batches:
+            keyed = records | "KeyByFile" >> beam.FlatMap(self.layout.split).with_output_types(
+                beam.typehints.Tuple[str, pa.RecordBatch]
+            )
+            return (
+                keyed
+                | "GroupByFile" >> beam.GroupByKey()
+                | "WriteFile" >> beam.Map(self.writer.write_batches)
+            )
         return (
             records
             | "KeyByFile" >> beam.Map(lambda r, layout: (layout.file_of(r), r), self.layout)
@@ -183,4 +248,4 @@ def build(params: ParquetParams, ctx: BuildContext) -> beam.PTransform:
         compression=params.compression,
         row_group_size=params.row_group_size,
     )
-    return WriteParquet(layout, writer)
+    return WriteParquet(layout, writer, ctx.batches)
