@@ -1,8 +1,14 @@
-"""Plan → ``beam.Pipeline``, by a dispatch table from step kind to builder."""
+"""Plan → ``beam.Pipeline``, by a dispatch table from step kind to builder.
+
+Columnar execution (see :mod:`flowctl_dsl.transforms.columnar.execution`): from the processor
+to the sinks the elements are ``pyarrow.RecordBatch`` (one per ledger), unless the plan or
+``FLOWCTL_EXECUTION=records`` asks for one dict per record.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import apache_beam as beam
@@ -10,14 +16,14 @@ from apache_beam.options.pipeline_options import PipelineOptions
 
 from flowctl_dsl.plan import Plan, Step
 from flowctl_dsl.transforms import relational
+from flowctl_dsl.transforms.columnar import execution
+from flowctl_dsl.transforms.columnar import relational as columnar
 from flowctl_dsl.transforms.context import BuildContext
 from flowctl_dsl.transforms.processors import base as processors
 from flowctl_dsl.transforms.reliability import dead_letter, sources
 from flowctl_dsl.transforms.reliability.checkpoint import CommitCheckpoint
 from flowctl_dsl.transforms.reliability.retry import RetryPolicy
 from flowctl_dsl.transforms.reliability.segments import RunWindow
-
-Builder = Callable[[Step, Plan], beam.PTransform]
 
 
 def context(step: Step, plan: Plan, options: dict[str, object] | None = None) -> BuildContext:
@@ -39,42 +45,65 @@ def build_component(
     return step.spec.load()(step.typed_params, context(step, plan, options))
 
 
-def build_processor(step: Step, plan: Plan) -> beam.PTransform:
+def build_processor(step: Step, plan: Plan, batches: bool = False) -> beam.PTransform:
     assert step.spec is not None and step.typed_params is not None
     # reliability: with a dead-letter sink, failures leave on the tagged output `dead_letter`
     dead_letters = plan.dead_letter is not None
-    return processors.build(step.spec, step.typed_params, plan.pipeline, dead_letters)
+    return processors.build(step.spec, step.typed_params, plan.pipeline, dead_letters, batches)
 
 
-def build_filter(step: Step, plan: Plan) -> beam.PTransform:
+def build_filter(step: Step, plan: Plan, batches: bool = False) -> beam.PTransform:
     assert step.expr is not None
+    if batches:
+        assert step.input_schema is not None
+        return columnar.FilterBatches(step.expr, step.input_schema)
     return relational.FilterRecords(step.expr, step.input_schema)
 
 
-def build_select(step: Step, plan: Plan) -> beam.PTransform:
+def build_select(step: Step, plan: Plan, batches: bool = False) -> beam.PTransform:
     assert step.fields is not None
+    if batches:
+        assert step.arrow_schema is not None
+        return columnar.SelectColumns(step.fields, step.arrow_schema)
     return relational.SelectFields(step.fields)
 
 
-def build_derive(step: Step, plan: Plan) -> beam.PTransform:
+def build_derive(step: Step, plan: Plan, batches: bool = False) -> beam.PTransform:
     assert step.assignments is not None and step.arrow_schema is not None
+    if batches:
+        return columnar.DeriveColumns(step.assignments, step.arrow_schema)
     return relational.DeriveFields(step.assignments, step.arrow_schema)
 
 
-def build_limit(step: Step, plan: Plan) -> beam.PTransform:
+def build_limit(step: Step, plan: Plan, batches: bool = False) -> beam.PTransform:
     assert step.count is not None
+    if batches:
+        assert step.arrow_schema is not None
+        return columnar.LimitBatches(step.count, step.key_fields, step.arrow_schema)
     return relational.LimitRecords(step.count, step.key_fields)
 
 
-BUILDERS: dict[str, Builder] = {
-    "source": build_component,
+#: Stage builders: ``(step, plan, batches)``; with ``batches`` elements are RecordBatches.
+STAGES: dict[str, Callable[[Step, Plan, bool], beam.PTransform]] = {
     "processor": build_processor,
     "filter": build_filter,
     "select": build_select,
     "derive": build_derive,
     "limit": build_limit,
-    "sink": build_component,
 }
+
+
+def build_sink(
+    step: Step, plan: Plan, pcoll: beam.PCollection, batches: bool, options: dict[str, object]
+) -> Any:
+    """The sink applied to ``pcoll``; batches are turned into records for a sink that only
+    takes records."""
+    assert step.spec is not None and step.typed_params is not None
+    takes_batches = batches and step.spec.batches
+    if batches and not takes_batches:
+        pcoll = pcoll | f"{label(step)}_records" >> columnar.Unbatch()
+    ctx = replace(context(step, plan, options), batches=takes_batches)
+    return pcoll | label(step) >> step.spec.load()(step.typed_params, ctx)
 
 
 def label(step: Step) -> str:
@@ -95,7 +124,7 @@ def build_pipeline(
     window = None
     if run is not None and run.lo is not None and run.hi is not None:
         window = (run.lo, run.hi)
-    source = BUILDERS["source"](plan.source, plan)
+    source = build_component(plan.source, plan)
     source = sources.configure(source, window, RetryPolicy.of(plan.retry))  # type: ignore[arg-type]
     ledgers = pcoll = pipeline | label(plan.source) >> source
     if window is not None:
@@ -103,15 +132,16 @@ def build_pipeline(
         ledgers = pcoll = pcoll | "run_window" >> beam.Filter(sources.in_window, lo, hi)
     dead_letters: list[beam.PCollection] = []
     # -- end reliability
+    batches = execution.why_not_columnar(plan) is None
     for step in plan.stages:
-        pcoll = pcoll | label(step) >> BUILDERS[step.kind](step, plan)
+        pcoll = pcoll | label(step) >> STAGES[step.kind](step, plan, batches)
         if step.kind == "processor" and plan.dead_letter is not None:  # reliability
             dead_letters.append(pcoll[dead_letter.TAG])
             pcoll = pcoll.records
+        if step.kind == "processor" and batches:
+            pcoll = pcoll | f"{label(step)}_coalesce" >> columnar.Coalesce()
     sink_options = run.sink_options() if run is not None else {}
-    committed = [
-        pcoll | label(step) >> build_component(step, plan, sink_options) for step in plan.sinks
-    ]
+    committed = [build_sink(step, plan, pcoll, batches, sink_options) for step in plan.sinks]
     # -- reliability: dead letters to their sink; the cursor advances after every sink committed
     failed = None
     if plan.dead_letter is not None:

@@ -22,6 +22,7 @@ from flowctl_dsl.errors import FlowctlError, Source, Span
 from flowctl_dsl.lower import Lowering, lower
 from flowctl_dsl.parse import parse, parse_value
 from flowctl_dsl.plan import Plan, build_plan
+from flowctl_dsl.transforms.columnar.execution import check_environment
 
 
 @dataclass(frozen=True)
@@ -159,6 +160,7 @@ def load(
 
 def checked(inp: Input, sets: Sequence[str] = (), env: Mapping[str, str] | None = None) -> Checked:
     """Parse, lower and check: every problem in the pipeline, before anything runs."""
+    check_environment(os.environ if env is None else env)  # FLOWCTL_EXECUTION, FLOWCTL_DECODER
     cat = catalog()
     layers = discover(os.environ if env is None else env, cat=cat)  # flowctl_dsl.config
     pipeline = load(inp, sets, env, cat, layers=layers)

@@ -69,6 +69,7 @@ CODES: dict[str, str] = {
     "FC501": "a defaults file cannot be read or parsed",
     "FC502": "a defaults file names an unknown setting",
     "FC503": "a defaults file gives a setting a bad value",
+    "FC504": "FLOWCTL_EXECUTION or FLOWCTL_DECODER has a value flowctl does not know",
     "FC510": "a V1 YAML file that cannot be read safely",
     "FC511": "an unsupported V1 component type",
     "FC512": "a V1 value with no flowctl equivalent",

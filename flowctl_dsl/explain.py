@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import pyarrow as pa
 from pydantic import SecretStr
 
 from flowctl_dsl import printer
 from flowctl_dsl.plan import Plan, Step
+from flowctl_dsl.transforms.columnar import expressions
+from flowctl_dsl.transforms.columnar.execution import why_not_columnar
 
 SECRET_WORDS = ("password", "secret", "token", "dsn")
 
@@ -69,7 +72,29 @@ def explain(plan: Plan, runner: str) -> str:
             lines.append(f"      key: {', '.join(step.key_fields)}")
     lines.append("")
     lines.extend(reliability(plan))
+    lines.extend(execution(plan))
     return "\n".join(lines)
+
+
+def execution(plan: Plan) -> list[str]:
+    """How records travel: Arrow batches (and which steps run vectorised) or one dict each."""
+    why = why_not_columnar(plan)
+    if why is not None:
+        return [f"execution records, one dict per record ({why})"]
+    processor = plan.stages[0].name
+    out = [f"execution Arrow batches, one RecordBatch per ledger from `{processor}` to the sinks"]
+    for step in plan.stages:
+        if step.kind == "filter" and step.expr is not None and step.input_schema is not None:
+            out.append(f"  {step.id}: {expressions.describe(step.expr, step.input_schema)}")
+        if step.kind == "derive" and step.assignments and step.arrow_schema is not None:
+            start = len(step.arrow_schema) - len(step.assignments)
+            for n, a in enumerate(step.assignments):
+                seen = pa.schema(list(step.arrow_schema)[: start + n])
+                out.append(f"  {step.id} {a.name}: {expressions.describe(a.expr, seen)}")
+    records = [s.name for s in plan.sinks if s.spec is not None and not s.spec.batches]
+    if records:
+        out.append(f"  records at the edge of: {', '.join(records)}")
+    return out
 
 
 def reliability(plan: Plan) -> list[str]:

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import apache_beam as beam
+import pyarrow as pa
 from apache_beam.pipeline import PipelineVisitor
 
 from flowctl_dsl.observability.metrics import Recorder
@@ -43,13 +44,15 @@ class CountLedgers(beam.DoFn):  # type: ignore[misc]
 
 
 class CountSinkRecords(beam.DoFn):  # type: ignore[misc]
-    """Records delivered to one sink; emits nothing."""
+    """Records delivered to one sink (the rows of a ``pyarrow.RecordBatch`` element); emits
+    nothing."""
 
     def __init__(self, sink: str) -> None:
         self.rec = Recorder(sink=sink)
 
     def process(self, record: Any) -> Iterator[Any]:
-        self.rec.inc("flowctl_sink_records_total")
+        rows = record.num_rows if isinstance(record, pa.RecordBatch) else 1
+        self.rec.inc("flowctl_sink_records_total", rows)
         return iter(())
 
 

@@ -32,10 +32,10 @@ from flowctl_dsl.stellar.decode import (
     get_decoder,
     set_decoder,
 )
+from flowctl_dsl.transforms.columnar.execution import DECODER_ENV, DECODER_MODES
 from flowctl_dsl.transforms.columnar.rows import to_records  # noqa: F401 - re-exported
 
-DECODER_ENV = "FLOWCTL_DECODER"
-MODES = ("python", "native", "auto")
+MODES = DECODER_MODES
 
 #: A native processor: ``(ledger XDRs, passphrase, params) -> RecordBatch`` (spec ``native_impl``).
 NativeExtract = Callable[[Sequence[bytes], str, Any], pa.RecordBatch]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
@@ -47,7 +48,8 @@ class DeriveFields(beam.PTransform):
         self.assignments = assignments
         self.schema = schema
 
-    def expand(self, records: beam.PCollection) -> beam.PCollection:
+    def function(self) -> Callable[[Record], Record]:
+        """The per-record function."""
         compiler = Compiler(self.schema)
         fns = [(a.name, compiler.compile(a.expr)) for a in self.assignments]
         scales: dict[str, Decimal] = {}
@@ -64,7 +66,10 @@ class DeriveFields(beam.PTransform):
                 out[name] = value
             return out
 
-        return records | beam.Map(derive)
+        return derive
+
+    def expand(self, records: beam.PCollection) -> beam.PCollection:
+        return records | beam.Map(self.function())
 
 
 class LimitRecords(beam.PTransform):

@@ -25,6 +25,7 @@ from flowctl_dsl.observability.metrics import Recorder, error_code
 from flowctl_dsl.stellar.decode import decode_ledger
 from flowctl_dsl.stellar.ledger import LedgerView
 from flowctl_dsl.stellar.raw import RawLedger
+from flowctl_dsl.transforms.columnar.rows import from_records, to_records
 from flowctl_dsl.transforms.reliability import dead_letter as dlq
 from flowctl_dsl.transforms.reliability.errors import DEAD_LETTER_HINT, StageFailedError
 
@@ -48,26 +49,29 @@ def native_extract(native_impl: str | None) -> NativeExtract | None:
     return native.load(native_impl)
 
 
-def native_records(batch: pa.RecordBatch) -> list[dict[str, Any]]:
-    """A native batch as the records the reference would have built."""
-    from flowctl_dsl.stellar import native
-
-    return native.to_records(batch)
-
-
 class ProcessLedgers(beam.DoFn):  # type: ignore[misc]
-    """Decode each ``RawLedger`` and emit the processor's records.
+    """Decode each ``RawLedger`` and emit the processor's records: one ``pyarrow.RecordBatch``
+    of the spec's schema per ledger with ``batches`` (none for a ledger without records), else
+    one dict per record.
 
     When the spec has a ``native_impl`` and ``flowctl_native`` is enabled (see
     :mod:`flowctl_dsl.stellar.native`), the ledger is decoded and processed natively into one
-    Arrow batch, turned into records only here at the edge; a ledger the native code does not
-    handle goes through the reference ``impl`` (same records, or the reference's error).
+    Arrow batch (turned into records only when records are asked for); a ledger the native code
+    does not handle goes through the reference ``impl`` (same records, or the reference's error).
     """
 
     def __init__(
-        self, spec: Spec, params: Params, pipeline: str = "", dead_letters: bool = False
+        self,
+        spec: Spec,
+        params: Params,
+        pipeline: str = "",
+        dead_letters: bool = False,
+        batches: bool = False,
     ) -> None:
+        assert not batches or spec.schema is not None, f"{spec.name} has no schema"
         self.spec_name = spec.name
+        self.schema = spec.schema
+        self.batches = batches
         self.impl = spec.impl
         self.native_impl = spec.native_impl
         self.native_fn: NativeExtract | None = None
@@ -89,18 +93,23 @@ class ProcessLedgers(beam.DoFn):  # type: ignore[misc]
         self.fn = getattr(importlib.import_module(module), attr)
         self.native_fn = native_extract(self.native_impl)
 
-    def extract(self, raw: RawLedger) -> list[dict[str, Any]]:
-        """The records of one ledger: native when possible, else the reference."""
+    def extract(self, raw: RawLedger) -> pa.RecordBatch | list[dict[str, Any]]:
+        """The records of one ledger (a batch or dicts, as asked): native when possible, else
+        the reference."""
         if self.native_fn is not None:
             try:
                 batch = self.native_fn([raw.xdr], raw.network_passphrase, self.params)
             except (NotImplementedError, ValueError):
                 self.native_fallbacks.inc()  # the reference decides: records or its error
             else:
-                return native_records(batch)
+                return batch if self.batches else to_records(batch)
         assert self.fn is not None
         view = LedgerView(decode_ledger(raw.xdr), raw.network_passphrase)
-        return list(self.fn(view, self.params))
+        records = list(self.fn(view, self.params))
+        if self.batches:
+            assert self.schema is not None
+            return from_records(records, self.schema)
+        return records
 
     def process(self, raw: RawLedger) -> Iterator[Any]:
         if self.fn is None:
@@ -122,11 +131,16 @@ class ProcessLedgers(beam.DoFn):  # type: ignore[misc]
                 yield from self._failed(raw, err)
                 return
         self.rec.observe("flowctl_stage_duration_seconds", time.perf_counter() - started)
-        yield from records
+        count = len(records)
+        if isinstance(records, pa.RecordBatch):
+            if count:
+                yield records
+        else:
+            yield from records
         self.ledgers.inc()
-        self.records.inc(len(records))
+        self.records.inc(count)
         self.rec.inc("flowctl_ledgers_processed_total")
-        self.rec.inc("flowctl_records_total", len(records))
+        self.rec.inc("flowctl_records_total", count)
 
     def _failed(self, raw: Any, err: BaseException | None) -> Iterator[Any]:
         """A dead letter for ``raw`` (tagged output), or FC406 when none is declared."""
@@ -152,49 +166,15 @@ class ProcessLedgers(beam.DoFn):  # type: ignore[misc]
 
 
 def build(
-    spec: Spec, params: Params, pipeline: str = "", dead_letters: bool = False
+    spec: Spec,
+    params: Params,
+    pipeline: str = "",
+    dead_letters: bool = False,
+    batches: bool = False,
 ) -> beam.PTransform:
-    """The processor's ParDo; with ``dead_letters`` its outputs are ``records`` and ``dead_letter``."""
-    fn = beam.ParDo(ProcessLedgers(spec, params, pipeline, dead_letters))
+    """The processor's ParDo; with ``dead_letters`` its outputs are ``records`` and
+    ``dead_letter``; with ``batches`` it emits ``pyarrow.RecordBatch`` elements."""
+    fn = beam.ParDo(ProcessLedgers(spec, params, pipeline, dead_letters, batches))
+    if batches:
+        fn = fn.with_output_types(pa.RecordBatch)
     return fn.with_outputs(dlq.TAG, main="records") if dead_letters else fn
-
-
-class ProcessLedgerBatches(beam.DoFn):  # type: ignore[misc]
-    """Emit one ``pyarrow.RecordBatch`` (the spec's schema) per ledger instead of records, for
-    sinks that take Arrow: native batches as they are, reference records converted."""
-
-    def __init__(self, spec: Spec, params: Params) -> None:
-        assert spec.schema is not None, f"{spec.name} has no schema"
-        self.impl, self.native_impl, self.params = spec.impl, spec.native_impl, params
-        self.schema = spec.schema
-        self.fn: Extract | None = None
-        self.native_fn: NativeExtract | None = None
-        self.native_fallbacks = Metrics.counter(
-            "flowctl.processor", f"{spec.name}_native_fallbacks"
-        )
-
-    def setup(self) -> None:
-        module, _, attr = self.impl.partition(":")
-        import importlib
-
-        self.fn = getattr(importlib.import_module(module), attr)
-        self.native_fn = native_extract(self.native_impl)
-
-    def process(self, raw: RawLedger) -> Iterator[pa.RecordBatch]:
-        if self.fn is None:
-            self.setup()
-        assert self.fn is not None
-        if self.native_fn is not None:
-            try:
-                yield self.native_fn([raw.xdr], raw.network_passphrase, self.params)
-                return
-            except (NotImplementedError, ValueError):
-                self.native_fallbacks.inc()
-        view = LedgerView(decode_ledger(raw.xdr), raw.network_passphrase)
-        records = list(self.fn(view, self.params))
-        yield pa.RecordBatch.from_pylist(records, schema=self.schema)
-
-
-def build_batches(spec: Spec, params: Params) -> beam.PTransform:
-    """The processor's ParDo emitting ``pyarrow.RecordBatch`` elements (one per ledger)."""
-    return beam.ParDo(ProcessLedgerBatches(spec, params))

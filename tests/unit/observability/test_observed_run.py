@@ -117,7 +117,7 @@ def test_runner_writes_the_metrics_file_and_pushes(tmp_path: Path, gateway: str)
 
 
 def test_a_failing_processor_counts_the_failure() -> None:
-    spec = SimpleNamespace(name="boom", impl=f"{__name__}:explode", native_impl=None)
+    spec = SimpleNamespace(name="boom", impl=f"{__name__}:explode", native_impl=None, schema=None)
     store = metrics.MetricStore("p")
     metrics.activate(store)
     try:

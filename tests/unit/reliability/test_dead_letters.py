@@ -27,7 +27,7 @@ def explode_on_4(view: Any, params: Any) -> list[dict[str, Any]]:
 
 
 def spec(impl: str) -> Any:
-    return SimpleNamespace(name="probe", impl=impl, native_impl=None)
+    return SimpleNamespace(name="probe", impl=impl, native_impl=None, schema=None)
 
 
 GOT: dict[str, list[Any]] = {"records": [], "dead": []}
