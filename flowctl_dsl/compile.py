@@ -49,7 +49,10 @@ def build_processor(step: Step, plan: Plan, batches: bool = False) -> beam.PTran
     assert step.spec is not None and step.typed_params is not None
     # reliability: with a dead-letter sink, failures leave on the tagged output `dead_letter`
     dead_letters = plan.dead_letter is not None
-    return processors.build(step.spec, step.typed_params, plan.pipeline, dead_letters, batches)
+    process = processors.build(step.spec, step.typed_params, plan.pipeline, dead_letters, batches)
+    if batches:  # fewer, bigger batches for the stages after it
+        return columnar.CoalescedProcessor(process, dead_letters, dead_letter.TAG)
+    return process
 
 
 def build_filter(step: Step, plan: Plan, batches: bool = False) -> beam.PTransform:
@@ -100,10 +103,11 @@ def build_sink(
     takes records."""
     assert step.spec is not None and step.typed_params is not None
     takes_batches = batches and step.spec.batches
-    if batches and not takes_batches:
-        pcoll = pcoll | f"{label(step)}_records" >> columnar.Unbatch()
     ctx = replace(context(step, plan, options), batches=takes_batches)
-    return pcoll | label(step) >> step.spec.load()(step.typed_params, ctx)
+    sink = step.spec.load()(step.typed_params, ctx)
+    if batches and not takes_batches:
+        sink = columnar.AtRecordEdge(sink)
+    return pcoll | label(step) >> sink
 
 
 def label(step: Step) -> str:
@@ -137,9 +141,7 @@ def build_pipeline(
         pcoll = pcoll | label(step) >> STAGES[step.kind](step, plan, batches)
         if step.kind == "processor" and plan.dead_letter is not None:  # reliability
             dead_letters.append(pcoll[dead_letter.TAG])
-            pcoll = pcoll.records
-        if step.kind == "processor" and batches:
-            pcoll = pcoll | f"{label(step)}_coalesce" >> columnar.Coalesce()
+            pcoll = pcoll["records"]
     sink_options = run.sink_options() if run is not None else {}
     committed = [build_sink(step, plan, pcoll, batches, sink_options) for step in plan.sinks]
     # -- reliability: dead letters to their sink; the cursor advances after every sink committed

@@ -70,6 +70,23 @@ class Coalesce(beam.PTransform):
         return batches | beam.ParDo(CoalesceBatches(self.rows)).with_output_types(pa.RecordBatch)
 
 
+class CoalescedProcessor(beam.PTransform):
+    """A processor's ParDo and the coalescing of its batches, as one step of the plan; with
+    ``tagged`` (dead letters) the outputs are ``records`` and ``dead_letter``."""
+
+    def __init__(self, process: beam.PTransform, tagged: bool, dead_letter_tag: str) -> None:
+        super().__init__()
+        self.process = process
+        self.tagged = tagged
+        self.tag = dead_letter_tag
+
+    def expand(self, ledgers: beam.PCollection) -> Any:
+        out = ledgers | "process" >> self.process
+        if not self.tagged:
+            return out | "coalesce" >> Coalesce()
+        return {"records": out["records"] | "coalesce" >> Coalesce(), self.tag: out[self.tag]}
+
+
 class FilterBatches(beam.PTransform):
     """Keep the rows for which the condition holds; batches left empty are dropped."""
 
@@ -162,6 +179,17 @@ class LimitBatches(beam.PTransform):
 def rebatch(records: list[dict[str, Any]], schema: pa.Schema) -> Iterator[pa.RecordBatch]:
     if records:
         yield from_records(records, schema)
+
+
+class AtRecordEdge(beam.PTransform):
+    """A sink that takes records, fed from batches: the conversion and the sink as one step."""
+
+    def __init__(self, sink: beam.PTransform) -> None:
+        super().__init__()
+        self.sink = sink
+
+    def expand(self, batches: beam.PCollection) -> Any:
+        return batches | "records" >> Unbatch() | "write" >> self.sink
 
 
 class Unbatch(beam.PTransform):
