@@ -61,6 +61,9 @@ class Runner:
     options: ClassVar[tuple[RunnerOption, ...]] = ()
     #: Whether the runner can run an unbounded source (one that follows the network tip).
     streaming: ClassVar[bool] = False
+    #: Ledgers per segment of a closed range when the pipeline sets no ``checkpoint`` (None: the
+    #: whole range in one Beam run). See :func:`~flowctl_dsl.transforms.reliability.segments.prepare`.
+    default_segment: ClassVar[int | None] = None
 
     def option(self, settings: RunSettings, name: str) -> str | None:
         """The value of runner option ``name``: given with ``--runner-option``, else its default."""
@@ -108,7 +111,8 @@ class Runner:
         from flowctl_dsl.transforms.reliability.segments import prepare
 
         try:
-            return self._run_segments(plan, settings, prepare(plan, settings.from_scratch))
+            resumption = prepare(plan, settings.from_scratch, default_every=self.default_segment)
+            return self._run_segments(plan, settings, resumption)
         except ReliabilityError as err:  # a changed pipeline, the store, the error ratio…
             raise err.to_flowctl() from err
 

@@ -22,6 +22,9 @@ class DirectRunner(Runner):
     summary: ClassVar[str] = "Beam FnApiRunner in this process (local runs and tests)"
     #: FnApiRunner runs a self-checkpointing source, with one worker.
     streaming: ClassVar[bool] = True
+    #: FnApiRunner keeps a stage's whole input in memory: cut long ranges (as the default
+    #: ``checkpoint.every`` does) so that a backfill's peak memory does not grow with its length.
+    default_segment: ClassVar[int | None] = 1000
 
     def beam_runner(self) -> Any:
         from apache_beam.runners.portability.fn_api_runner import FnApiRunner

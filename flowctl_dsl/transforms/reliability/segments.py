@@ -3,7 +3,8 @@
 A bounded run over a closed range ``A..B`` is executed as consecutive Beam runs over segments
 aligned to multiples of ``checkpoint.every``; each one ends by persisting the cursor through its
 last ledger once its sinks committed (see :mod:`.checkpoint`). Without a ``checkpoint`` setting
-the whole range is one segment. A run resumes after the stored cursor when the previous run of
+the whole range is one segment, except on a runner with a ``default_segment`` (the direct
+runner: its memory would otherwise grow with the range). A run resumes after the stored cursor when the previous run of
 the same pipeline (same ``ir_sha256``) did not complete — only if every sink replays per ledger
 (files merged by ledger, tables upserted) and no stage counts across the range (``limit``);
 otherwise it starts over from ``A``.
@@ -156,8 +157,17 @@ def store_for(plan: Plan) -> CheckpointStore:
     return Guarded(open_store(plan.checkpoint), RetryPolicy.of(plan.retry))
 
 
-def prepare(plan: Plan, from_scratch: bool = False, checkpointing: bool = True) -> Resumption:
-    """Decide where the run starts and how it is cut; raises FC408 for a changed pipeline."""
+def prepare(
+    plan: Plan,
+    from_scratch: bool = False,
+    checkpointing: bool = True,
+    default_every: int | None = None,
+) -> Resumption:
+    """Decide where the run starts and how it is cut; raises FC408 for a changed pipeline.
+
+    ``default_every``: the segment length when the pipeline sets no ``checkpoint`` (a runner
+    that holds a segment's data in memory cuts long ranges so its memory does not grow with
+    them); None: one segment."""
     config = plan.checkpoint
     enabled = checkpointing and (config is None or config.enabled)
     window = RunWindow(
@@ -202,7 +212,7 @@ def prepare(plan: Plan, from_scratch: bool = False, checkpointing: bool = True) 
         else:
             start = min(previous.next_ledger, last)
             prior = (previous.ledgers, previous.dead_letters)
-    every = config.every if (config is not None and not blockers) else None
+    every = None if blockers else config.every if config is not None else default_every
     cuts = aligned(start, last, every) if every else [(start, last)]
     windows = [replace(window, lo=lo, hi=hi, every=every or (last - first + 1)) for lo, hi in cuts]
     windows[0] = replace(windows[0], prior_ledgers=prior[0], prior_dead_letters=prior[1])

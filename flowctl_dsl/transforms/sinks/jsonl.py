@@ -103,7 +103,8 @@ def write_lines(
     """Write ``lines`` (after the kept lines of a resumed run) atomically; returns the count."""
     target = local_path(path)
     if keep is not None:
-        earlier = list(kept_lines(target, keep[0], keep[1], compress))
+        # streamed: the old file is read while the new one is written beside it, then renamed
+        earlier = kept_lines(target, keep[0], keep[1], compress)
         return write_lines_atomically(target, itertools.chain(earlier, lines), compress)
     return write_lines_atomically(target, lines, compress)
 

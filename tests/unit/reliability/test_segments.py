@@ -140,3 +140,45 @@ def test_checkpoint_false_and_followed_sources_are_not_checkpointed(tmp_path: Pa
         'source: datastore("file:///x", ledgers=5..)\nprocess: payments\nsave_to: stdout', tmp_path
     )
     assert not prepare(follow).windows[0].checkpointing
+
+
+def test_a_runner_default_segment_cuts_a_range_without_checkpoint(tmp_path: Path) -> None:
+    p = plan(pq(tmp_path), tmp_path, every=None)
+    assert [(w.lo, w.hi) for w in prepare(p).windows] == [(2, 201)]
+    cut = prepare(p, default_every=100).windows
+    assert [(w.lo, w.hi) for w in cut] == [(2, 99), (100, 199), (200, 201)]
+    # the pipeline's own checkpoint.every wins over the runner's default
+    own = prepare(plan(pq(tmp_path), tmp_path, every=50), default_every=100).windows
+    assert [(w.lo, w.hi) for w in own][:2] == [(2, 49), (50, 99)]
+
+
+def test_default_segments_are_not_used_when_the_sinks_cannot_be_written_in_parts(
+    tmp_path: Path,
+) -> None:
+    text = pq(tmp_path) + "\n"
+    limited = text.replace("process: payments", "process: [payments, limit 5]")
+    windows = prepare(plan(limited, tmp_path, every=None), default_every=100).windows
+    assert [(w.lo, w.hi) for w in windows] == [(2, 201)]
+
+
+def test_direct_runner_cuts_long_ranges_and_writes_what_one_run_writes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import pyarrow.parquet as parquet
+
+    from flowctl_dsl.runners import get_runner
+    from flowctl_dsl.runners.base import RunSettings
+    from flowctl_dsl.runners.direct import DirectRunner
+
+    assert DirectRunner.default_segment == 1000
+    outputs = {}
+    for segment in (None, 60):
+        monkeypatch.setattr(DirectRunner, "default_segment", segment)
+        out = tmp_path / f"out{segment}"
+        text = pq(tmp_path).replace(f'"{tmp_path}/out"', f'"{out}"')
+        report = get_runner("direct").run(
+            planned(Input.inline(f"name: seg{segment}\n{text}"), ()), RunSettings()
+        )
+        assert report.segments == (1 if segment is None else 4)
+        outputs[segment] = parquet.read_table(out).sort_by("operation_id")
+    assert outputs[None].num_rows > 0 and outputs[60].equals(outputs[None])
