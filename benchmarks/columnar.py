@@ -28,6 +28,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -47,65 +48,69 @@ from flowctl_dsl.transforms.expressions import compile_predicate  # noqa: E402
 
 STAGES = (
     "localnet | token_transfers"
-    " | filter amount > 0 and event_type == \"fee\" | derive doubled = amount * 2, big = amount > 0.1"
+    ' | filter amount > 0 and event_type == "fee" | derive doubled = amount * 2, big = amount > 0.1'
     " | select ledger_sequence, transaction_index, event_index, amount, doubled, big | stdout"
 )
 
 
 def per_stage(repeat: int) -> None:
-    """Stage costs on real batches, both ways."""
+    """Stage costs on real batches, both ways: per-ledger batches and one coalesced batch (what
+    the pipeline's stages after the processor get on a bounded run)."""
     plan = planned(Input.inline(STAGES))
     filt, derive, select = plan.stages[1], plan.stages[2], plan.stages[3]
-    ledgers = read_ledger_file(nvp.SHARED / "standalone/rpc-load-test-ledgers-v25.xdr.zstd")
-    batches = [native.token_transfers([lb.xdr], STANDALONE_PASSPHRASE) for lb in ledgers]
-    rows = sum(b.num_rows for b in batches)
-    keep = expressions.compile_filter(filt.expr, filt.input_schema)
     assert filt.expr is not None and derive.assignments is not None and select.fields is not None
-    derived = columnar.DeriveColumns(derive.assignments, derive.arrow_schema)
+    ledgers = read_ledger_file(nvp.SHARED / "standalone/rpc-load-test-ledgers-v25.xdr.zstd")
+    per_ledger = [native.token_transfers([lb.xdr], STANDALONE_PASSPHRASE) for lb in ledgers]
+    coalesced = [pa.Table.from_batches(per_ledger).combine_chunks().to_batches()[0]]
+    n = len(per_ledger)
+    keep = expressions.compile_filter(filt.expr, filt.input_schema)
     predicate = compile_predicate(filt.expr, filt.input_schema)
-    records = [to_records(b) for b in batches]  # what the records path has
-    kept_batches = [keep(b) for b in batches]
-    kept_records = [to_records(b) for b in kept_batches]
-    kept = sum(b.num_rows for b in kept_batches)
-    print(
-        f"\nper stage: {len(batches)} p25 ledgers, {rows} token_transfers rows "
-        f"({kept} pass the filter), best of {repeat}"
-    )
-    print(f"  {'stage':<34}{'batches µs/ledger':>18}{'records µs/ledger':>18}{'×':>7}")
-
-    def show(name: str, batch_fn: Any, record_fn: Any) -> None:
-        b = nvp.best(batch_fn, repeat) / len(batches) * 1e6
-        r = nvp.best(record_fn, repeat) / len(batches) * 1e6
-        print(f"  {name:<34}{b:18.0f}{r:18.0f}{r / b:7.1f}")
-
-    show(
-        "filter (2 conditions)",
-        lambda: [keep(b) for b in batches],
-        lambda: [[r for r in rs if predicate(r)] for rs in records],
-    )
-    derive_batch = derived.function()
+    derive_batch = columnar.DeriveColumns(derive.assignments, derive.arrow_schema).function()
     derive_records = relational.DeriveFields(derive.assignments, derive.arrow_schema).function()
-    show(
-        "derive (2 columns)",
-        lambda: [derive_batch(b) for b in kept_batches],
-        lambda: [[derive_records(r) for r in rs] for rs in kept_records],
+    paths, out_schema = select.fields, select.arrow_schema
+    records = [r for b in per_ledger for r in to_records(b)]  # what the records path has
+    kept_records = [r for r in records if predicate(r)]
+    widened_records = [derive_records(r) for r in kept_records]
+    print(
+        f"\nper stage: {n} p25 ledgers, {len(records)} token_transfers rows "
+        f"({len(kept_records)} pass the filter), µs per ledger, best of {repeat}"
     )
-    paths = select.fields
-    out_schema = select.arrow_schema
-    widened = [derive_batch(b) for b in kept_batches]
-    widened_records = [to_records(b) for b in widened]
-    show(
-        "select (6 of 20 columns)",
-        lambda: [columnar.select(b, paths, out_schema) for b in widened],
-        lambda: [[relational.project(r, paths) for r in rs] for rs in widened_records],
+    print(f"  {'stage':<26}{'records':>10}{'batch/ledger':>14}{'coalesced':>11}{'×':>7}")
+
+    def per(fn: Any) -> float:
+        return nvp.best(fn, repeat) / n * 1e6
+
+    rows = {
+        "filter (2 conditions)": (
+            per(lambda: [r for r in records if predicate(r)]),
+            lambda bs: [keep(b) for b in bs],
+        ),
+        "derive (2 columns)": (
+            per(lambda: [derive_records(r) for r in kept_records]),
+            lambda bs: [derive_batch(b) for b in bs],
+        ),
+        "select (6 of 22 columns)": (
+            per(lambda: [relational.project(r, paths) for r in widened_records]),
+            lambda bs: [columnar.select(b, paths, out_schema) for b in bs],
+        ),
+    }
+    inputs = {
+        "filter (2 conditions)": (per_ledger, coalesced),
+        "derive (2 columns)": ([keep(b) for b in per_ledger], [keep(b) for b in coalesced]),
+    }
+    inputs["select (6 of 22 columns)"] = tuple(
+        [derive_batch(b) for b in bs] for bs in inputs["derive (2 columns)"]
     )
-    edge = nvp.best(lambda: [to_records(b) for b in batches], repeat) / len(batches) * 1e6
-    print(f"  {'batch → records (the edge)':<34}{edge:18.0f}")
-    for name, describe in (
-        ("filter", expressions.describe(filt.expr, filt.input_schema)),
-        *((a.name, "derive") for a in derive.assignments),
-    ):
-        print(f"    {name}: {describe}")
+    for name, (on_records, on_batches) in rows.items():
+        small, big = (per(lambda bs=bs, f=on_batches: f(bs)) for bs in inputs[name])
+        print(f"  {name:<26}{on_records:10.0f}{small:14.1f}{big:11.1f}{on_records / big:7.1f}")
+    edge = per(lambda: [to_records(b) for b in per_ledger])
+    print(f"  {'batch → records (edge)':<26}{edge:10.0f}")
+    print(f"    filter: {expressions.describe(filt.expr, filt.input_schema)}")
+    start = len(derive.arrow_schema) - len(derive.assignments)
+    for k, a in enumerate(derive.assignments):
+        seen = pa.schema(list(derive.arrow_schema)[: start + k])
+        print(f"    {a.name}: {expressions.describe(a.expr, seen)}")
 
 
 def run(text: str, execution: str, workers: int) -> tuple[float, float, int]:
