@@ -90,7 +90,8 @@ def execution(plan: Plan) -> list[str]:
             start = len(step.arrow_schema) - len(step.assignments)
             for n, a in enumerate(step.assignments):
                 seen = pa.schema(list(step.arrow_schema)[: start + n])
-                out.append(f"  {step.id} {a.name}: {expressions.describe(a.expr, seen)}")
+                shown = expressions.describe(a.expr, seen, step.arrow_schema.field(a.name).type)
+                out.append(f"  {step.id} {a.name}: {shown}")
     records = [s.name for s in plan.sinks if s.spec is not None and not s.spec.batches]
     if records:
         out.append(f"  records at the edge of: {', '.join(records)}")

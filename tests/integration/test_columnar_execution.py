@@ -148,6 +148,20 @@ def test_explain_names_the_execution(monkeypatch: pytest.MonkeyPatch) -> None:
     shown = explain(planned(Input.inline(text)), "direct")
     assert "execution Arrow batches, one RecordBatch per ledger from `payments`" in shown
     assert "row by row" not in shown
+    derived = explain(
+        planned(
+            Input.inline(
+                text.replace("| stdout", "| derive x = amount * 2, y = amount / 3 | stdout")
+            )
+        ),
+        "direct",
+    )
+    assert (
+        "03_derive x: cast(cast(cast(multiply_checked(cast(amount, decimal256(38, 7)), 2)"
+        in derived
+    )
+    assert "allow_" not in derived  # cast options are left out
+    assert "03_derive y: row by row: division" in derived
     monkeypatch.setenv(EXECUTION_ENV, "records")
     shown = explain(planned(Input.inline(text)), "direct")
     assert "execution records, one dict per record (FLOWCTL_EXECUTION=records)" in shown

@@ -11,6 +11,7 @@ those, so such a batch raises ``ArrowInvalid`` and is evaluated row by row inste
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal, DefaultContext
@@ -324,9 +325,16 @@ def describe(e: ir.Expr, schema: pa.Schema, out_type: pa.DataType | None = None)
     column is), else ``row by row: <reason>``."""
     try:
         term = Compiler(schema).compile(e)
-        return str(bound(term.expr if out_type is None else converted(term, out_type), schema))
+        text = str(bound(term.expr if out_type is None else converted(term, out_type), schema))
     except Unsupported as ex:
         return f"row by row: {ex}"
+    return CAST_OPTIONS.sub(r"\1", text)
+
+
+#: ``{to_type=decimal128(28, 7), allow_int_overflow=false, …}`` → ``decimal128(28, 7)``.
+CAST_OPTIONS = re.compile(
+    r"\{to_type=((?:(?!, allow_)[^{}])*)(?:, allow_[a-z0-9_]+=(?:true|false))*\}"
+)
 
 
 def project(data: pa.Table | pa.RecordBatch, expr: pc.Expression) -> pa.Array:
