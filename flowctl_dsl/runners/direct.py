@@ -1,10 +1,7 @@
 """``direct``: Beam's local FnApiRunner, chosen explicitly.
 
 Beam 2.77's ``DirectRunner`` first tries to download Prism; naming FnApiRunner avoids that.
-``--workers N`` (N > 1) runs stages on N threads of this process (``multi_threading``) when the
-native decoder is used — it, zstd and Arrow release the GIL, and one process holds one copy of
-Beam and of the data — and on N worker processes (``multi_processing``) with the pure-Python
-decoder, which holds the GIL (``--runner-option workers_mode=threads|processes`` chooses). That is
+``--workers N`` (N > 1) runs CPU-bound stages in N worker processes (``multi_processing``). That is
 safe only for bounded sources: today's sources are ``Create → Reshuffle → read`` (no splittable
 DoFn), while a self-checkpointing splittable DoFn — e.g. one following the network tip — loses
 its deferred residuals with more than one worker (apache/beam#19842). So an unbounded source with
@@ -15,11 +12,9 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from flowctl_dsl.errors import Diagnostic, FlowctlError, suggestion_hints
+from flowctl_dsl.errors import Diagnostic, FlowctlError
 from flowctl_dsl.plan import Plan
-from flowctl_dsl.runners.base import Runner, RunnerOption, RunSettings, bounded
-
-WORKERS_MODES = {"threads": "multi_threading", "processes": "multi_processing"}
+from flowctl_dsl.runners.base import Runner, RunSettings, bounded
 
 
 class DirectRunner(Runner):
@@ -30,14 +25,6 @@ class DirectRunner(Runner):
     #: FnApiRunner keeps a stage's whole input in memory: cut long ranges (as the default
     #: ``checkpoint.every`` does) so that a backfill's peak memory does not grow with its length.
     default_segment: ClassVar[int | None] = 1000
-    options: ClassVar[tuple[RunnerOption, ...]] = (
-        RunnerOption(
-            "workers_mode",
-            "how --workers N > 1 run: threads (one process), processes, or auto (threads with "
-            "the native decoder, processes with the pure-Python one)",
-            "auto",
-        ),
-    )
 
     def beam_runner(self) -> Any:
         from apache_beam.runners.portability.fn_api_runner import FnApiRunner
@@ -47,34 +34,15 @@ class DirectRunner(Runner):
     def beam_options(self, plan: Plan, settings: RunSettings) -> dict[str, Any]:
         opts: dict[str, Any] = {
             "direct_num_workers": settings.workers,
-            "direct_running_mode": self.running_mode(settings),
+            "direct_running_mode": "in_memory" if settings.workers == 1 else "multi_processing",
             "job_name": plan.pipeline,
         }
         if settings.temp_dir:
             opts["temp_location"] = settings.temp_dir
         return opts
 
-    def running_mode(self, settings: RunSettings) -> str:
-        """FnApiRunner's ``direct_running_mode`` for these settings."""
-        if settings.workers == 1:
-            return "in_memory"
-        mode = self.option(settings, "workers_mode") or "auto"
-        if mode == "auto":
-            from flowctl_dsl.stellar import native
-
-            mode = "threads" if native.enabled() else "processes"
-        return WORKERS_MODES[mode]
-
     def check(self, plan: Plan, settings: RunSettings) -> list[Diagnostic]:
         warnings = super().check(plan, settings)
-        mode = self.option(settings, "workers_mode") or "auto"
-        if mode not in (*WORKERS_MODES, "auto"):
-            raise FlowctlError.one(
-                "FC304",
-                f"workers_mode={mode}: expected threads, processes or auto",
-                None,
-                suggestion_hints(mode, [*WORKERS_MODES, "auto"], "modes"),
-            )
         if settings.workers < 1:
             raise FlowctlError.one(
                 "FC304", f"--workers must be 1 or more, not {settings.workers}", None
@@ -90,5 +58,5 @@ class DirectRunner(Runner):
         return warnings
 
     def describe(self, settings: RunSettings) -> str:
-        mode = self.running_mode(settings).replace("_", "-").replace("in-memory", "in memory")
+        mode = "in-memory" if settings.workers == 1 else "multi-processing"
         return f"direct (Beam FnApiRunner, {settings.workers} worker(s), {mode})"

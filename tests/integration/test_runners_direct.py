@@ -38,29 +38,13 @@ def test_two_worker_processes_count_every_ledger(tmp_path: Path) -> None:
     assert sorted(sequences) == list(range(2, 202))
 
 
-def test_direct_options_choose_threads_or_processes_for_several_workers(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    from flowctl_dsl.stellar import native
-
+def test_direct_options_choose_multi_processing_for_several_workers() -> None:
     plan = plan_of("localnet(ledgers=2..3) | ledgers | stdout")
     direct = get_runner("direct")
     one = direct.beam_options(plan, RunSettings(workers=1))
-    assert one["direct_running_mode"] == "in_memory"
-    monkeypatch.setenv(native.DECODER_ENV, "python")  # the reference decoder holds the GIL
     two = direct.beam_options(plan, RunSettings(workers=2))
+    assert one["direct_running_mode"] == "in_memory"
     assert (two["direct_num_workers"], two["direct_running_mode"]) == (2, "multi_processing")
-    forced = RunSettings(workers=2, runner_options={"workers_mode": "threads"})
-    assert direct.beam_options(plan, forced)["direct_running_mode"] == "multi_threading"
-    if native.available():  # native decode, zstd and Arrow release the GIL: threads
-        monkeypatch.setenv(native.DECODER_ENV, "auto")
-        auto = direct.beam_options(plan, RunSettings(workers=2))
-        assert auto["direct_running_mode"] == "multi_threading"
-    with pytest.raises(FlowctlError) as err:
-        direct.check(plan, RunSettings(workers=2, runner_options={"workers_mode": "thread"}))
-    assert code_of(err) == "FC304" and "did you mean `threads`?" in str(
-        err.value.diagnostics[0].hints
-    )
 
 
 def test_unbounded_source_is_refused_with_several_workers() -> None:
