@@ -31,41 +31,18 @@ import pyarrow as pa
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from stellar_fixture_files import XDR_LEDGER_FILES
 
 from flowctl_dsl.catalog import catalog
 from flowctl_dsl.catalog.spec import Params, Spec
 from flowctl_dsl.stellar.formats import read_ledger_file
 from flowctl_dsl.stellar.ledger import LedgerView
 from flowctl_dsl.stellar.localnet import iter_ledgers
-from flowctl_dsl.stellar.networks import (
-    MAINNET_PASSPHRASE,
-    STANDALONE_PASSPHRASE,
-    TESTNET_PASSPHRASE,
-)
 from flowctl_dsl.transforms.columnar.rows import from_records, to_records
 
 Record = dict[str, Any]
 
-#: Every full-ledger fixture file (../shared/fixtures/stellar/PROVENANCE.md) and its passphrase
-#: (``getLedgers-derived-53312000.json`` is ledger 53312000 again, so it is left out).
-FIXTURE_FILES = {
-    "pubnet/FCD285FF--53312000.xdr.zstd": MAINNET_PASSPHRASE,
-    "pubnet/ttp-ledgers-base64.txt": MAINNET_PASSPHRASE,
-    "pubnet/ttp/revoke-trustline-ledger-56065483": MAINNET_PASSPHRASE,
-    "pubnet/ttp/burn-ledger-7762802": MAINNET_PASSPHRASE,
-    "pubnet/ttp/mint-ledger-7320888": MAINNET_PASSPHRASE,
-    "pubnet/ttp/xlm-burn-bug-ledger-9722383": MAINNET_PASSPHRASE,
-    "pubnet/ttp/xlm-mint-bug-ledger-9652679": MAINNET_PASSPHRASE,
-    "pubnet/ttp/xlm-mint-bug-ledger-9652698": MAINNET_PASSPHRASE,
-    "pubnet/ttp/xlm-mint-bug-ledger-9710976": MAINNET_PASSPHRASE,
-    "testnet/datalake-testbucket/FFFFFC1A--997.xdr.zstd": TESTNET_PASSPHRASE,
-    "testnet/datalake-testbucket/FFFFFC19--998.xdr.zstd": TESTNET_PASSPHRASE,
-    "testnet/datalake-testbucket/FFFFFC18--999.xdr.zstd": TESTNET_PASSPHRASE,
-    "standalone/galexie-load-test-ledgers-v23-standalone.xdr.zstd": STANDALONE_PASSPHRASE,
-    "standalone/horizon-load-test-ledgers-v22.xdr.zstd": "load test network",
-    "standalone/horizon-load-test-ledgers-v23.xdr.zstd": "load test network",
-    "standalone/rpc-load-test-ledgers-v25.xdr.zstd": STANDALONE_PASSPHRASE,
-}
+FIXTURE_FILES = XDR_LEDGER_FILES  # PROVENANCE.md
 #: Load-test files whose big ledgers (1.2–1.9 MB of near-identical generated Soroban traffic)
 #: would dominate the runtime: this many of their ledgers, evenly spaced (first and last kept).
 SAMPLED = {

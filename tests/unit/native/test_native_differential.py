@@ -14,6 +14,7 @@ from typing import Any
 
 import pyarrow as pa
 import pytest
+from stellar_fixture_files import XDR_LEDGER_FILES
 
 from flowctl_dsl.catalog import catalog
 from flowctl_dsl.catalog.event_processors import TokenTransfersParams
@@ -23,31 +24,11 @@ from flowctl_dsl.stellar.ledger import LedgerView
 from flowctl_dsl.stellar.localnet import iter_ledgers
 from flowctl_dsl.stellar.networks import (
     MAINNET_PASSPHRASE,
-    STANDALONE_PASSPHRASE,
-    TESTNET_PASSPHRASE,
 )
 
 pytestmark = pytest.mark.skipif(not native.available(), reason="flowctl_native is not built")
 
-#: Every full-ledger fixture file (PROVENANCE.md) and its network passphrase.
-FIXTURE_FILES = {
-    "pubnet/FCD285FF--53312000.xdr.zstd": MAINNET_PASSPHRASE,
-    "pubnet/ttp-ledgers-base64.txt": MAINNET_PASSPHRASE,
-    "pubnet/ttp/revoke-trustline-ledger-56065483": MAINNET_PASSPHRASE,
-    "pubnet/ttp/burn-ledger-7762802": MAINNET_PASSPHRASE,
-    "pubnet/ttp/mint-ledger-7320888": MAINNET_PASSPHRASE,
-    "pubnet/ttp/xlm-burn-bug-ledger-9722383": MAINNET_PASSPHRASE,
-    "pubnet/ttp/xlm-mint-bug-ledger-9652679": MAINNET_PASSPHRASE,
-    "pubnet/ttp/xlm-mint-bug-ledger-9652698": MAINNET_PASSPHRASE,
-    "pubnet/ttp/xlm-mint-bug-ledger-9710976": MAINNET_PASSPHRASE,
-    "testnet/datalake-testbucket/FFFFFC1A--997.xdr.zstd": TESTNET_PASSPHRASE,
-    "testnet/datalake-testbucket/FFFFFC19--998.xdr.zstd": TESTNET_PASSPHRASE,
-    "testnet/datalake-testbucket/FFFFFC18--999.xdr.zstd": TESTNET_PASSPHRASE,
-    "standalone/galexie-load-test-ledgers-v23-standalone.xdr.zstd": STANDALONE_PASSPHRASE,
-    "standalone/horizon-load-test-ledgers-v22.xdr.zstd": "load test network",
-    "standalone/horizon-load-test-ledgers-v23.xdr.zstd": "load test network",
-    "standalone/rpc-load-test-ledgers-v25.xdr.zstd": STANDALONE_PASSPHRASE,
-}
+FIXTURE_FILES = XDR_LEDGER_FILES  # PROVENANCE.md
 
 #: Processors with a native implementation, and the parameter variants to compare.
 TTP_VARIANTS = (

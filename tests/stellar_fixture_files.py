@@ -30,3 +30,8 @@ LEDGER_FILES: dict[str, str] = {
     "standalone/horizon-load-test-ledgers-v23.xdr.zstd": LOAD_TEST,
     "standalone/rpc-load-test-ledgers-v25.xdr.zstd": STANDALONE_PASSPHRASE,
 }
+
+#: The same without ``getLedgers-derived-53312000.json`` (ledger 53312000 again, as RPC JSON).
+XDR_LEDGER_FILES: dict[str, str] = {
+    name: passphrase for name, passphrase in LEDGER_FILES.items() if not name.endswith(".json")
+}
