@@ -34,6 +34,9 @@ TABLE_SINKS = ("postgres", "duckdb", "bigquery")
 #: File sinks that merge by ledger when their records have a ledger column.
 FILE_SINKS = ("parquet", "jsonl")
 LEDGER_COLUMNS = ("ledger_sequence", "sequence")
+#: Sources whose ``ledgers=A..B`` filters what their files hold rather than naming ledgers to
+#: read: a wide range there is no measure of the data, so a runner's default segments don't apply.
+FILTERING_SOURCES = ("xdr_file",)
 
 
 @dataclass(frozen=True)
@@ -212,6 +215,8 @@ def prepare(
         else:
             start = min(previous.next_ledger, last)
             prior = (previous.ledgers, previous.dead_letters)
+    if plan.source.name in FILTERING_SOURCES:
+        default_every = None
     every = None if blockers else config.every if config is not None else default_every
     cuts = aligned(start, last, every) if every else [(start, last)]
     windows = [replace(window, lo=lo, hi=hi, every=every or (last - first + 1)) for lo, hi in cuts]

@@ -152,6 +152,16 @@ def test_a_runner_default_segment_cuts_a_range_without_checkpoint(tmp_path: Path
     assert [(w.lo, w.hi) for w in own][:2] == [(2, 49), (50, 99)]
 
 
+def test_default_segments_do_not_cut_a_file_source_range(tmp_path: Path) -> None:
+    """``xdr_file(…, ledgers=A..B)`` filters a file: 20M ledgers of range may be 5 ledgers."""
+    text = (
+        'source: xdr_file("x.xdr", network=mainnet, ledgers=16154623..36154623)\n'
+        f'process: ledgers\nsave_to: parquet("{tmp_path}/out")'
+    )
+    windows = prepare(plan(text, tmp_path, every=None), default_every=1000).windows
+    assert [(w.lo, w.hi) for w in windows] == [(16154623, 36154623)]
+
+
 def test_default_segments_are_not_used_when_the_sinks_cannot_be_written_in_parts(
     tmp_path: Path,
 ) -> None:
