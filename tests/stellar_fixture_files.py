@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flowctl_dsl.stellar.ledger import LedgerView
 from flowctl_dsl.stellar.networks import (
     MAINNET_PASSPHRASE,
     STANDALONE_PASSPHRASE,
@@ -9,6 +10,21 @@ from flowctl_dsl.stellar.networks import (
 )
 
 LOAD_TEST = "load test network"
+
+
+class Ledger:
+    """One fixture ledger: its bytes, passphrase and (lazily, once) the reference view."""
+
+    def __init__(self, label: str, xdr: bytes, passphrase: str) -> None:
+        self.label, self.xdr, self.passphrase = label, xdr, passphrase
+        self._view: LedgerView | None = None
+
+    @property
+    def view(self) -> LedgerView:
+        if self._view is None:
+            self._view = LedgerView.from_xdr(self.xdr, self.passphrase)
+        return self._view
+
 
 #: Every full-ledger fixture file and the passphrase of its network (PROVENANCE.md).
 LEDGER_FILES: dict[str, str] = {

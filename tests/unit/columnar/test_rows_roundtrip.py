@@ -31,12 +31,11 @@ import pyarrow as pa
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from stellar_fixture_files import XDR_LEDGER_FILES
+from stellar_fixture_files import XDR_LEDGER_FILES, Ledger
 
 from flowctl_dsl.catalog import catalog
 from flowctl_dsl.catalog.spec import Params, Spec
 from flowctl_dsl.stellar.formats import read_ledger_file
-from flowctl_dsl.stellar.ledger import LedgerView
 from flowctl_dsl.stellar.localnet import iter_ledgers
 from flowctl_dsl.transforms.columnar.rows import from_records, to_records
 
@@ -125,20 +124,6 @@ def assert_roundtrip(records: list[Record], schema: pa.Schema, where: str) -> No
 
 
 # --- the ledgers --------------------------------------------------------------------------------
-
-
-class Ledger:
-    """One ledger, decoded once for every processor (``LedgerView`` caches what it reads)."""
-
-    def __init__(self, label: str, xdr: bytes, passphrase: str) -> None:
-        self.label, self.xdr, self.passphrase = label, xdr, passphrase
-        self._view: LedgerView | None = None
-
-    @property
-    def view(self) -> LedgerView:
-        if self._view is None:
-            self._view = LedgerView.from_xdr(self.xdr, self.passphrase)
-        return self._view
 
 
 def _sample(items: list[Any], n: int) -> list[Any]:

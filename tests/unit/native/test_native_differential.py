@@ -14,13 +14,12 @@ from typing import Any
 
 import pyarrow as pa
 import pytest
-from stellar_fixture_files import XDR_LEDGER_FILES
+from stellar_fixture_files import XDR_LEDGER_FILES, Ledger
 
 from flowctl_dsl.catalog import catalog
 from flowctl_dsl.catalog.event_processors import TokenTransfersParams
 from flowctl_dsl.stellar import native
 from flowctl_dsl.stellar.formats import read_ledger_file
-from flowctl_dsl.stellar.ledger import LedgerView
 from flowctl_dsl.stellar.localnet import iter_ledgers
 from flowctl_dsl.stellar.networks import (
     MAINNET_PASSPHRASE,
@@ -43,20 +42,6 @@ PROCESSORS: dict[str, tuple[Any, ...]] = {
     "latest_ledger": (None,),
     "token_transfers": TTP_VARIANTS,
 }
-
-
-class Ledger:
-    """One ledger: its bytes, passphrase and (lazily) the reference view."""
-
-    def __init__(self, label: str, xdr: bytes, passphrase: str) -> None:
-        self.label, self.xdr, self.passphrase = label, xdr, passphrase
-        self._view: LedgerView | None = None
-
-    @property
-    def view(self) -> LedgerView:
-        if self._view is None:
-            self._view = LedgerView.from_xdr(self.xdr, self.passphrase)
-        return self._view
 
 
 _CACHE: dict[str, list[Ledger]] = {}
