@@ -6,10 +6,11 @@ Prints numbers (asserts nothing):
    native decoder): ``filter``/``derive``/``select`` compiled to ``pyarrow.compute`` on the batch vs
    the reference closures over the same rows as dicts (µs per ledger, rows/s), and the edge cost
    of batch → records;
-2. ``flowctl run`` end to end on the DirectRunner, ``FLOWCTL_EXECUTION=records|batches``, native
+2. the parquet sink alone on 1,000 batches of 516 real rows (rows/s of the sink);
+3. ``flowctl run`` end to end on the DirectRunner, ``FLOWCTL_EXECUTION=records|batches``, native
    decoder, 1 and 2 workers, jsonl and parquet sinks: wall time, peak memory of the process
    tree, and whether both modes wrote identical outputs;
-3. peak memory as the range grows (localnet lakes of 500, 2,000 and 8,000 ledgers, batches,
+4. peak memory as the range grows (localnet lakes of 500, 2,000 and 8,000 ledgers, batches,
    parquet, 1 worker).
 
 Run (flowctl_native built by ``.ci/native.sh``):
@@ -35,6 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import native_vs_python as nvp  # noqa: E402 - the lakes and the process-tree sampler
 
+from flowctl_dsl.catalog import catalog  # noqa: E402
 from flowctl_dsl.driver import Input, planned  # noqa: E402
 from flowctl_dsl.stellar import native  # noqa: E402
 from flowctl_dsl.stellar.formats import read_ledger_file  # noqa: E402
@@ -107,10 +109,8 @@ def per_stage(repeat: int) -> None:
     edge = per(lambda: [to_records(b) for b in per_ledger])
     print(f"  {'batch → records (edge)':<26}{edge:10.0f}")
     print(f"    filter: {expressions.describe(filt.expr, filt.input_schema)}")
-    start = len(derive.arrow_schema) - len(derive.assignments)
-    for k, a in enumerate(derive.assignments):
-        seen = pa.schema(list(derive.arrow_schema)[: start + k])
-        print(f"    {a.name}: {expressions.describe(a.expr, seen)}")
+    for a, seen, field in expressions.derived_columns(derive.assignments, derive.arrow_schema):
+        print(f"    {a.name}: {expressions.describe(a.expr, seen, field.type)}")
 
 
 def run(text: str, execution: str, workers: int) -> tuple[float, float, int]:
@@ -164,6 +164,47 @@ def _same(a: Any, b: Any) -> bool:
     return bool(a == b) and a is not None
 
 
+def ledger_batch(n: int, template: pa.RecordBatch) -> pa.RecordBatch:
+    """``template`` (one real ledger's rows) as the rows of ledger ``n``."""
+    column = template.schema.get_field_index("ledger_sequence")
+    sequences = pa.array([n] * template.num_rows, pa.int64())
+    return template.set_column(column, template.schema.field(column), sequences)
+
+
+def parquet_sink(root: Path, ledgers: int) -> None:
+    """The parquet sink alone on the DirectRunner (1 worker): ``ledgers`` batches of one real
+    p25 ledger's 516 token_transfers rows, generated inside the pipeline, with and without the
+    sink (the difference is the sink: key by file, shuffle, write)."""
+    import apache_beam as beam
+
+    from flowctl_dsl.catalog.warehouse_sinks import ParquetParams
+    from flowctl_dsl.transforms.context import BuildContext
+    from flowctl_dsl.transforms.sinks import parquet
+
+    spec = next(s for s in catalog().of_kind("processor") if s.name == "token_transfers")
+    xdr = read_ledger_file(nvp.SHARED / "standalone/rpc-load-test-ledgers-v25.xdr.zstd")[0].xdr
+    template = native.token_transfers([xdr], STANDALONE_PASSPHRASE)
+    ctx = BuildContext("bench", schema=spec.schema, key_fields=spec.key_fields, batches=True)
+    seconds = {}
+    for with_sink in (False, True):
+        start = time.perf_counter()
+        with beam.Pipeline(runner="FnApiRunner") as p:
+            batches = p | beam.Create(range(ledgers)) | beam.Map(ledger_batch, template)
+            if with_sink:
+                _ = batches | parquet.build(ParquetParams(path=str(root / "pq")), ctx)
+            else:
+                _ = batches | beam.Map(lambda b: b.num_rows)
+        seconds[with_sink] = time.perf_counter() - start
+    rows = ledgers * template.num_rows
+    sink = seconds[True] - seconds[False]
+    print(
+        f"\nparquet sink alone: {ledgers} batches × {template.num_rows} rows = {rows} rows; "
+        f"{seconds[True]:.1f} s with the sink, {seconds[False]:.1f} s without: "
+        f"{rows / sink / 1000:.0f} k rows/s for the sink ({rows / seconds[True] / 1000:.0f} k "
+        "rows/s for the whole pipeline)"
+    )
+
+
 def by_range(root: Path, sizes: list[int]) -> None:
     print("\npeak memory by range length: localnet lake, token_transfers → parquet, 1 worker")
     print(f"  {'ledgers':>8}{'records':>10}{'execution':>11}{'s':>8}{'peak MB':>9}")
@@ -188,6 +229,7 @@ def main() -> None:
     parser.add_argument("--skip-e2e", action="store_true")
     parser.add_argument("--skip-range", action="store_true")
     parser.add_argument("--sizes", default="500,2000,8000")
+    parser.add_argument("--sink-ledgers", type=int, default=1000)
     args = parser.parse_args()
     print("# machine:", json.dumps(nvp.machine()))
     print(f"# load average at the start: {os.getloadavg()}")
@@ -195,6 +237,7 @@ def main() -> None:
         sys.exit("flowctl_native is not built (run .ci/native.sh)")
     per_stage(args.repeat)
     with tempfile.TemporaryDirectory() as tmp:
+        parquet_sink(Path(tmp) / "sink", args.sink_ledgers)
         if not args.skip_e2e:
             end_to_end(Path(tmp) / "e2e")
         if not args.skip_range:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pyarrow as pa
 from pydantic import SecretStr
 
 from flowctl_dsl import printer
@@ -87,10 +86,8 @@ def execution(plan: Plan) -> list[str]:
         if step.kind == "filter" and step.expr is not None and step.input_schema is not None:
             out.append(f"  {step.id}: {expressions.describe(step.expr, step.input_schema)}")
         if step.kind == "derive" and step.assignments and step.arrow_schema is not None:
-            start = len(step.arrow_schema) - len(step.assignments)
-            for n, a in enumerate(step.assignments):
-                seen = pa.schema(list(step.arrow_schema)[: start + n])
-                shown = expressions.describe(a.expr, seen, step.arrow_schema.field(a.name).type)
+            for a, seen, field in expressions.derived_columns(step.assignments, step.arrow_schema):
+                shown = expressions.describe(a.expr, seen, field.type)
                 out.append(f"  {step.id} {a.name}: {shown}")
     records = [s.name for s in plan.sinks if s.spec is not None and not s.spec.batches]
     if records:

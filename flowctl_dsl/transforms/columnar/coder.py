@@ -19,13 +19,7 @@ class RecordBatchCoder(coders.Coder):  # type: ignore[misc]
 
     def decode(self, encoded: bytes) -> pa.RecordBatch:
         with pa.ipc.open_stream(pa.py_buffer(encoded)) as reader:
-            batches = list(reader)
-            schema = reader.schema
-        if len(batches) == 1:
-            return batches[0]
-        if not batches:
-            return pa.RecordBatch.from_pylist([], schema=schema)
-        return pa.Table.from_batches(batches, schema=schema).combine_chunks().to_batches()[0]
+            return reader.read_next_batch()  # encode writes exactly one (maybe empty) batch
 
     def is_deterministic(self) -> bool:
         return True

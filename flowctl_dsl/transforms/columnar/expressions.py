@@ -460,6 +460,18 @@ def converted(t: Term, out_type: pa.DataType) -> pc.Expression:
     return t.expr if t.type == out_type else t.expr.cast(out_type)
 
 
+def derived_columns(
+    assignments: list[ir.Assignment], schema: pa.Schema
+) -> list[tuple[ir.Assignment, pa.Schema, pa.Field]]:
+    """Each assignment of a ``derive`` whose output ``schema`` ends with its columns, with the
+    schema its expression sees (the input and the columns derived before it) and its field."""
+    start = len(schema) - len(assignments)
+    return [
+        (a, pa.schema(list(schema)[: start + n]), schema.field(start + n))
+        for n, a in enumerate(assignments)
+    ]
+
+
 def compile_filter(e: ir.Expr, schema: pa.Schema) -> BatchPredicate:
     """``batch → rows of batch where e holds``."""
     return BatchPredicate(e, schema)

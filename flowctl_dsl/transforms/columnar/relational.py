@@ -139,12 +139,10 @@ class DeriveColumns(beam.PTransform):
 
     def function(self) -> Callable[[pa.RecordBatch], pa.RecordBatch]:
         """The per-batch function (compiled here, once per worker)."""
-        start = len(self.schema) - len(self.assignments)
-        steps = []
-        for n, a in enumerate(self.assignments):
-            seen = pa.schema(list(self.schema)[: start + n])
-            out = self.schema.field(start + n)
-            steps.append((out, expressions.compile_column(a.expr, seen, out.type)))
+        steps = [
+            (out, expressions.compile_column(a.expr, seen, out.type))
+            for a, seen, out in expressions.derived_columns(self.assignments, self.schema)
+        ]
 
         def derive(batch: pa.RecordBatch) -> pa.RecordBatch:
             for out, column in steps:
